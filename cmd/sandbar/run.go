@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+
+	"github.com/sandbar-dev/sandbar/confine"
+	"github.com/sandbar-dev/sandbar/confine/doctor"
+)
+
+type report struct {
+	ExitCode   int                 `json:"exitCode"`
+	Signal     *string             `json:"signal"`
+	DurationMs int64               `json:"durationMs"`
+	Violations []confine.Violation `json:"violations"`
+}
+
+func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
+	fs := flag.NewFlagSet("sandbar run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf sandboxFlags
+	sf.register(fs)
+	reportPath := fs.String("report", "", "write a JSON report of the run to `FILE`")
+	quiet := fs.Bool("quiet", false, "print nothing of sandbar's own unless it fails")
+	argv, err := parseWithCommand(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(argv) == 0 {
+		errorf(stderr, "run: no command given; usage: sandbar run [flags] -- CMD [ARG...]")
+		return 2
+	}
+	sb, places, err := sf.load()
+	if err != nil {
+		reportLoadError(stderr, err)
+		return exitFailure
+	}
+	if made, err := sb.EnsureCaches(); err != nil {
+		errorf(stderr, "%v", err)
+		return exitFailure
+	} else if len(made) > 0 {
+		// The new cache directories exist now; build the sandbox again so
+		// they are bound writable.
+		if sb, _, err = sf.load(); err != nil {
+			reportLoadError(stderr, err)
+			return exitFailure
+		}
+	}
+	if !*quiet {
+		warnIgnored(stderr, sb)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		errorf(stderr, "finding the current directory: %v", err)
+		return exitFailure
+	}
+	spec, err := sb.Spec(argv, wd)
+	if err != nil {
+		errorf(stderr, "%v", err)
+		return exitFailure
+	}
+
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+
+	stdio := confine.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	term, err := openTerminal(stdin, stdout, stderr)
+	if err != nil {
+		errorf(stderr, "setting up a terminal for the command: %v", err)
+		return exitFailure
+	}
+	if term != nil {
+		stdio = term.stdio
+	}
+	runner := confine.Runner{Signals: sigs}
+	res, runErr := runner.Run(context.Background(), spec, stdio)
+	if term != nil {
+		term.close()
+	}
+	if runErr != nil {
+		var se *confine.SetupError
+		if errors.As(runErr, &se) {
+			errorf(stderr, "%v; nothing was run", runErr)
+			explainSetupFailure(stderr)
+			return exitFailure
+		}
+		errorf(stderr, "%v", runErr)
+		return exitFailure
+	}
+
+	violations, auditErr := sb.Audit(places.Quarantine)
+	if auditErr != nil {
+		errorf(stderr, "checking protected paths after the run: %v", auditErr)
+	}
+	if !*quiet {
+		summarize(stderr, violations)
+	}
+	if *reportPath != "" {
+		if err := writeReport(*reportPath, res, violations); err != nil {
+			errorf(stderr, "%v", err)
+			return exitFailure
+		}
+	}
+	if auditErr != nil {
+		return exitFailure
+	}
+	return res.ExitCode
+}
+
+func writeReport(path string, res confine.Result, vs []confine.Violation) error {
+	r := report{ExitCode: res.ExitCode, DurationMs: res.Duration.Milliseconds(), Violations: vs}
+	if r.Violations == nil {
+		r.Violations = []confine.Violation{}
+	}
+	if res.Signal != 0 {
+		name := signalName(res.Signal)
+		r.Signal = &name
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return nil
+}
+
+func signalName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{
+		syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
+		syscall.SIGILL: "SIGILL", syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT",
+		syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE", syscall.SIGKILL: "SIGKILL",
+		syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
+		syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
+		syscall.SIGSYS: "SIGSYS", syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ",
+	}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("SIG%d", int(s))
+}
+
+// summarize prints at most a few lines about what was refused or undone.
+func summarize(w io.Writer, vs []confine.Violation) {
+	if len(vs) == 0 {
+		return
+	}
+	sort.SliceStable(vs, func(i, j int) bool { return vs[i].Count > vs[j].Count })
+	fmt.Fprintf(w, "sandbar: %d protected path%s changed by the command were undone:\n", len(vs), plural(len(vs), "", "s"))
+	for i, v := range vs {
+		if i == 5 {
+			fmt.Fprintf(w, "  ... and %d more (see --report)\n", len(vs)-5)
+			break
+		}
+		fmt.Fprintf(w, "  %s %s (%s): %s\n", v.Operation, v.Path, v.Rule, v.Undone)
+	}
+}
+
+// explainSetupFailure runs the doctor so the user learns why the sandbox
+// could not be built and what to do.
+func explainSetupFailure(w io.Writer) {
+	findings := doctor.Check(context.Background(), doctor.System())
+	blocking := doctor.Blocking(findings)
+	if len(blocking) == 0 {
+		fmt.Fprintln(w, "sandbar: `sandbar doctor` finds nothing wrong with this machine; the message above says what bubblewrap refused")
+		return
+	}
+	fmt.Fprintln(w, "sandbar: sandbar doctor found:")
+	doctor.Format(w, blocking)
+}

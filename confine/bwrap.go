@@ -1,0 +1,121 @@
+package confine
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// BwrapLayout says where Run puts the things bwrap and the init need. The
+// numbers are file descriptor numbers in bwrap's process; keeping them in a
+// value makes BwrapArgs pure and its output stable enough to golden-test.
+type BwrapLayout struct {
+	// SeccompFD carries the compiled seccomp filter; 0 means none, which
+	// only tests of the argv builder use.
+	SeccompFD int
+	// StatusFD is bwrap's --json-status-fd: it says when the sandbox is
+	// up (and the host PID of its init) and how it ended.
+	StatusFD int
+	// FirstEmptyFD is the first of a run of descriptors, one per hidden
+	// file, each open on empty content. bwrap copies each into a file of
+	// mode 0000 and closes it, so one descriptor serves one file.
+	FirstEmptyFD int
+	// Init is the command line, inside the sandbox, that starts the init
+	// process; the command's own argv follows it.
+	Init []string
+}
+
+// BwrapArgs turns a validated Spec into bwrap's arguments (without the
+// program name) and the number of empty descriptors the layout must
+// provide from FirstEmptyFD on. It does no I/O: what the command is
+// allowed is decided entirely by its inputs.
+func BwrapArgs(s Spec, l BwrapLayout) (args []string, emptyFDs int, err error) {
+	s, err = s.Validate()
+	if err != nil {
+		return nil, 0, err
+	}
+	a := []string{
+		// Every namespace bwrap knows. Asking for the user namespace
+		// explicitly matters when sandbar runs as root: without it bwrap
+		// would keep root's capabilities in the sandbox.
+		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+		"--unshare-uts", "--unshare-cgroup",
+		// No nested user namespaces: they are the way to regain
+		// capabilities, and with them mount and unshare.
+		"--disable-userns",
+		"--cap-drop", "ALL",
+		"--die-with-parent",
+		// A new session: no controlling terminal, so no TIOCSTI into
+		// whatever terminal sandbar was started from.
+		"--new-session",
+		// Our own init is PID 1; see Init.
+		"--as-pid-1",
+		"--hostname", "sandbar",
+		"--ro-bind", "/", "/",
+		"--dev", "/dev",
+		"--proc", "/proc",
+		"--tmpfs", "/tmp",
+	}
+
+	// Pins become read-write binds of a directory onto itself: a mount
+	// point cannot be renamed or removed (EBUSY). Only pins that are
+	// writable need it; a read-only directory cannot be renamed anyway.
+	steps := append([]Path(nil), s.Paths...)
+	for _, d := range s.Pin {
+		if s.AccessOf(d).Access == ReadWrite {
+			steps = append(steps, Path{Path: d, Access: ReadWrite, Dir: true, Why: "pin"})
+		}
+	}
+	sortPaths(steps)
+
+	fd := l.FirstEmptyFD
+	var remount []string
+	for _, p := range steps {
+		switch p.Access {
+		case ReadOnly:
+			a = append(a, "--ro-bind", p.Path, p.Path)
+		case ReadWrite:
+			a = append(a, "--bind", p.Path, p.Path)
+		case Hidden:
+			if !p.Dir {
+				if l.FirstEmptyFD <= 2 {
+					return nil, 0, fmt.Errorf("spec: hidden file %s needs empty descriptors, layout has none", p.Path)
+				}
+				a = append(a, "--perms", "0000", "--ro-bind-data", strconv.Itoa(fd), p.Path)
+				fd++
+				continue
+			}
+			// An empty tmpfs, made read-only once everything inside it is
+			// mounted. Mode 0000 refuses listing; when something inside is
+			// visible again the directory must stay traversable, so 0111.
+			perms := "0000"
+			if hasVisibleChild(s, p.Path) {
+				perms = "0111"
+			}
+			a = append(a, "--perms", perms, "--tmpfs", p.Path)
+			remount = append(remount, p.Path)
+		}
+	}
+	for i := len(remount) - 1; i >= 0; i-- {
+		a = append(a, "--remount-ro", remount[i])
+	}
+	a = append(a, "--chdir", s.Dir)
+	if l.SeccompFD > 0 {
+		a = append(a, "--seccomp", strconv.Itoa(l.SeccompFD))
+	}
+	if l.StatusFD > 0 {
+		a = append(a, "--json-status-fd", strconv.Itoa(l.StatusFD))
+	}
+	a = append(a, "--")
+	a = append(a, l.Init...)
+	a = append(a, s.Argv...)
+	return a, fd - l.FirstEmptyFD, nil
+}
+
+func hasVisibleChild(s Spec, dir string) bool {
+	for _, p := range s.Paths {
+		if p.Path != dir && within(p.Path, dir) && p.Access != Hidden {
+			return true
+		}
+	}
+	return false
+}

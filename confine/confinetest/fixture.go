@@ -1,0 +1,134 @@
+package confinetest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/sandbar-dev/sandbar/confine"
+)
+
+// RequireBwrap fails the test when bubblewrap is missing. Confinement
+// tests never skip quietly: a green run without bwrap would prove nothing.
+func RequireBwrap(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		if os.Getenv("SANDBAR_ALLOW_SKIP") == "1" {
+			t.Skip("bubblewrap is not installed and SANDBAR_ALLOW_SKIP=1")
+		}
+		t.Fatal("bubblewrap is not installed; install it (sudo apt-get install -y bubblewrap) or set SANDBAR_ALLOW_SKIP=1 to skip confinement tests on this machine")
+	}
+}
+
+// Fixture is a small machine to confine a command on: a workspace folder,
+// a directory outside it with a canary file, and a fake home.
+type Fixture struct {
+	// Root holds everything; the sandbox sees it read-only.
+	Root      string
+	Workspace string
+	Outside   string
+	Canary    string
+	Home      string
+}
+
+// CanaryText is what the canary file holds until something changes it.
+const CanaryText = "canary\n"
+
+// NewFixture makes a fixture under a fresh temporary directory. The
+// directory is resolved, since sandbox paths must be free of symlinks.
+func NewFixture(t testing.TB) *Fixture {
+	t.Helper()
+	root, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fixture{
+		Root:      root,
+		Workspace: filepath.Join(root, "ws"),
+		Outside:   filepath.Join(root, "outside"),
+		Home:      filepath.Join(root, "home"),
+	}
+	f.Canary = filepath.Join(f.Outside, "canary.txt")
+	for _, d := range []string{f.Workspace, f.Outside, f.Home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(f.Canary, []byte(CanaryText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The test's temporary directories live under /tmp, which each
+	// sandbox replaces with its own; the test runner may also have made
+	// them private to its user.
+	os.Chmod(root, 0o755)
+	return f
+}
+
+// Spec is a Spec running argv in the workspace, with the fixture's root
+// visible read-only (standing in for the rest of the machine) and the
+// workspace writable, plus extra paths.
+func (f *Fixture) Spec(argv []string, extra ...confine.Path) confine.Spec {
+	paths := []confine.Path{
+		{Path: f.Root, Access: confine.ReadOnly, Dir: true, Why: "fixture root"},
+		{Path: f.Workspace, Access: confine.ReadWrite, Dir: true, Why: "workspace"},
+	}
+	return confine.Spec{
+		Argv:  argv,
+		Dir:   f.Workspace,
+		Env:   []string{"PATH=/usr/local/bin:/usr/bin:/bin", Env()},
+		Paths: append(paths, extra...),
+	}
+}
+
+// CheckCanary fails the test if the canary file changed.
+func (f *Fixture) CheckCanary(t testing.TB) {
+	t.Helper()
+	b, err := os.ReadFile(f.Canary)
+	if err != nil || string(b) != CanaryText {
+		t.Errorf("canary %s changed: %q, %v", f.Canary, b, err)
+	}
+}
+
+// Run runs spec with stdin from /dev/null and returns what it printed.
+func Run(t testing.TB, spec confine.Spec) (stdout, stderr []byte, res confine.Result) {
+	t.Helper()
+	return RunStdin(t, spec, nil)
+}
+
+// RunStdin runs spec with the given stdin.
+func RunStdin(t testing.TB, spec confine.Spec, stdin *os.File) (stdout, stderr []byte, res confine.Result) {
+	t.Helper()
+	RequireBwrap(t)
+	dir := t.TempDir()
+	out, err := os.Create(filepath.Join(dir, "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	errf, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errf.Close()
+	res, err = confine.Runner{}.Run(context.Background(), spec, confine.Stdio{Stdin: stdin, Stdout: out, Stderr: errf})
+	stdout, _ = os.ReadFile(out.Name())
+	stderr, _ = os.ReadFile(errf.Name())
+	if err != nil {
+		t.Fatalf("Run: %v\nstderr:\n%s", err, stderr)
+	}
+	return stdout, stderr, res
+}
+
+// Probe runs operation op inside the sandbox spec describes (spec.Argv is
+// replaced) and returns its outcome.
+func Probe(t testing.TB, spec confine.Spec, op string, args ...string) Outcome {
+	t.Helper()
+	spec.Argv = Argv(op, args...)
+	stdout, stderr, res := Run(t, spec)
+	if res.ExitCode != 0 {
+		t.Fatalf("probe %s %v exited %d\nstdout:\n%s\nstderr:\n%s", op, args, res.ExitCode, stdout, stderr)
+	}
+	return Parse(t, stdout)
+}

@@ -1,0 +1,224 @@
+package confinetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+const probeEnv = "SANDBAR_PROBE"
+
+// Outcome is what a probe reports.
+type Outcome struct {
+	// Errno is the error number the operation failed with, 0 on success.
+	Errno syscall.Errno `json:"errno"`
+	// Err is the error text, for failure messages.
+	Err string `json:"err,omitempty"`
+	// Out is data the operation read.
+	Out string `json:"out,omitempty"`
+}
+
+// Failed reports whether the operation failed with errno.
+func (o Outcome) Failed(errno syscall.Errno) bool { return errors.Is(o.Errno, errno) }
+
+func (o Outcome) String() string {
+	if o.Errno == 0 && o.Err == "" {
+		return fmt.Sprintf("succeeded (out %q)", o.Out)
+	}
+	return fmt.Sprintf("failed: %s (%s)", o.Err, unix.ErrnoName(o.Errno))
+}
+
+// Argv is the command line that runs operation op with args inside a
+// sandbox. Pass Env() in the Spec's environment as well.
+func Argv(op string, args ...string) []string {
+	return append([]string{"/proc/self/exe", "-test.run=^$", op}, args...)
+}
+
+// Env is the environment entry that makes the test binary a probe.
+func Env() string { return probeEnv + "=1" }
+
+// Parse reads a probe's output.
+func Parse(t testing.TB, stdout []byte) Outcome {
+	t.Helper()
+	line := strings.TrimSpace(string(stdout))
+	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
+		line = line[i+1:]
+	}
+	var o Outcome
+	if err := json.Unmarshal([]byte(line), &o); err != nil {
+		t.Fatalf("probe printed %q, not an outcome: %v", stdout, err)
+	}
+	return o
+}
+
+// MaybeProbe runs the probe and exits if this process is one.
+func MaybeProbe() {
+	if os.Getenv(probeEnv) == "" {
+		return
+	}
+	args := os.Args[1:]
+	if len(args) > 0 && strings.HasPrefix(args[0], "-test.") {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "probe: no operation")
+		os.Exit(2)
+	}
+	op, ok := ops[args[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "probe: unknown operation %q\n", args[0])
+		os.Exit(2)
+	}
+	out, err := op(args[1:])
+	o := Outcome{Out: out}
+	if err != nil {
+		o.Err = err.Error()
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			o.Errno = errno
+		} else {
+			o.Errno = syscall.Errno(0xffff)
+		}
+	}
+	b, _ := json.Marshal(o)
+	fmt.Println(string(b))
+	os.Exit(0)
+}
+
+var ops = map[string]func(args []string) (string, error){
+	"write": func(a []string) (string, error) {
+		return "", os.WriteFile(a[0], []byte("written by probe\n"), 0o644)
+	},
+	"append": func(a []string) (string, error) {
+		f, err := os.OpenFile(a[0], os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		_, err = f.WriteString("appended by probe\n")
+		return "", err
+	},
+	"read": func(a []string) (string, error) {
+		b, err := os.ReadFile(a[0])
+		return string(b), err
+	},
+	"list": func(a []string) (string, error) {
+		ents, err := os.ReadDir(a[0])
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return strings.Join(names, " "), err
+	},
+	"mkdir":   func(a []string) (string, error) { return "", os.Mkdir(a[0], 0o755) },
+	"mkdirp":  func(a []string) (string, error) { return "", os.MkdirAll(a[0], 0o755) },
+	"remove":  func(a []string) (string, error) { return "", unix.Unlink(a[0]) },
+	"rmdir":   func(a []string) (string, error) { return "", unix.Rmdir(a[0]) },
+	"rename":  func(a []string) (string, error) { return "", unix.Rename(a[0], a[1]) },
+	"symlink": func(a []string) (string, error) { return "", unix.Symlink(a[0], a[1]) },
+	"link":    func(a []string) (string, error) { return "", unix.Link(a[0], a[1]) },
+	"chmod":   func(a []string) (string, error) { return "", unix.Chmod(a[0], 0o777) },
+	"truncate": func(a []string) (string, error) {
+		return "", unix.Truncate(a[0], 0)
+	},
+	"connect-unix": func(a []string) (string, error) {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err != nil {
+			return "", err
+		}
+		defer unix.Close(fd)
+		return "", unix.Connect(fd, &unix.SockaddrUnix{Name: a[0]})
+	},
+	"socketpair": func(a []string) (string, error) {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err == nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+		}
+		return "", err
+	},
+	"dial-tcp": func(a []string) (string, error) {
+		c, err := net.Dial("tcp", a[0])
+		if err != nil {
+			var se *os.SyscallError
+			if errors.As(err, &se) {
+				return "", se.Err
+			}
+			return "", err
+		}
+		c.Close()
+		return "", nil
+	},
+	"unshare-user": func(a []string) (string, error) { return "", unix.Unshare(unix.CLONE_NEWUSER) },
+	"unshare-mount": func(a []string) (string, error) {
+		return "", unix.Unshare(unix.CLONE_NEWNS)
+	},
+	"mount-tmpfs": func(a []string) (string, error) {
+		return "", unix.Mount("tmpfs", a[0], "tmpfs", 0, "")
+	},
+	"tiocsti": func(a []string) (string, error) {
+		// Push a byte into the terminal on stdin as if typed.
+		b := byte('x')
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, 0, unix.TIOCSTI, uintptr(unsafePointer(&b)))
+		if errno != 0 {
+			return "", errno
+		}
+		return "", nil
+	},
+	"pids": func(a []string) (string, error) {
+		ents, err := os.ReadDir("/proc")
+		var pids []string
+		for _, e := range ents {
+			if _, err := strconv.Atoi(e.Name()); err == nil {
+				pids = append(pids, e.Name())
+			}
+		}
+		return strings.Join(pids, " "), err
+	},
+	"getenv": func(a []string) (string, error) {
+		v, ok := os.LookupEnv(a[0])
+		if !ok {
+			return "", syscall.ENOENT
+		}
+		return v, nil
+	},
+	"environ": func(a []string) (string, error) { return strings.Join(os.Environ(), "\n"), nil },
+	"capeff": func(a []string) (string, error) {
+		b, err := os.ReadFile("/proc/self/status")
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "CapEff:") {
+				return strings.TrimSpace(strings.TrimPrefix(l, "CapEff:")), nil
+			}
+		}
+		return "", err
+	},
+	// spawn starts a detached background process that outlives the probe
+	// unless the sandbox kills it; the marker lets the host look for it.
+	"spawn": func(a []string) (string, error) {
+		// The shell stays (no exec), so its argv keeps the marker.
+		cmd := exec.Command("/bin/sh", "-c", "sleep 1000; true", a[0])
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			return "", err
+		}
+		return strconv.Itoa(cmd.Process.Pid), nil
+	},
+	"exit": func(a []string) (string, error) {
+		n, _ := strconv.Atoi(a[0])
+		os.Exit(n)
+		return "", nil
+	},
+	"kill-self": func(a []string) (string, error) {
+		n, _ := strconv.Atoi(a[0])
+		return "", unix.Kill(os.Getpid(), syscall.Signal(n))
+	},
+}

@@ -1,0 +1,32 @@
+// Package confine runs one command inside a sandbox described by a Spec.
+//
+// A Spec is a plain value: the command, its environment and working
+// directory, and a list of paths with the access the command gets to each
+// (read-only, read-write, or hidden). Everything not named is read-only.
+// confine never reads policy files and never decides what should be
+// allowed; package workspace does that and hands over a Spec.
+//
+// On Linux the backend is bubblewrap. BwrapArgs turns a Spec into the exact
+// bwrap argument list with no side effects, so tests can golden-check it
+// and `sandbar explain` can show a reviewer what the kernel will be asked
+// for. Run starts bwrap with that list and a seccomp filter from package
+// confine/seccomp, and supervises it:
+//
+//   - Inside the sandbox the first process is sandbar's own binary, run as
+//     a tiny init (see Init): it is PID 1 of the sandbox's PID namespace,
+//     forwards signals to the command, reaps orphans, reports the command's
+//     exact exit status on a private pipe and, by exiting, makes the kernel
+//     kill every process left in the namespace. Nothing confined outlives
+//     the command.
+//   - bwrap runs with --die-with-parent, and the thread that starts it stays
+//     locked until it exits (a parent-death signal is tied to the thread,
+//     not the process), so killing sandbar with SIGKILL kills the sandbox.
+//   - When stdin is a terminal the command gets a fresh pseudo-terminal
+//     instead of the user's one; the sandbox never holds a descriptor of
+//     the user's terminal, so terminal injection (TIOCSTI) cannot reach
+//     the user's shell even if the seccomp filter were missing.
+//
+// Errors that mean "the sandbox could not be built" are *SetupError, so
+// callers can fail closed with exit status 125 and point the user at
+// `sandbar doctor`.
+package confine

@@ -1,0 +1,174 @@
+package confine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// initArg is argv[1] of sandbar's binary when bwrap runs it as the
+// sandbox's init. It is deliberately not a documented subcommand.
+const initArg = "__sandbar_init"
+
+// initStatus is what the init reports about the command on its private
+// pipe. bwrap's own exit status cannot tell "exited 130" from "killed by
+// SIGINT", and cannot tell either from "sandbar could not start it".
+type initStatus struct {
+	Started  bool   `json:"started,omitempty"`
+	ExitCode int    `json:"exitCode"`
+	Signal   int    `json:"signal,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// MaybeInit runs the in-sandbox init and exits if this process was started
+// as one; otherwise it returns at once. Call it first thing in main (and
+// in TestMain of tests that confine the test binary itself).
+func MaybeInit() {
+	if len(os.Args) > 1 && os.Args[1] == initArg {
+		os.Exit(runInit(os.Args[2:]))
+	}
+}
+
+// forwarded are the signals the init passes on to the command's process
+// group. SIGKILL and SIGSTOP cannot be caught; SIGKILL on the init is how
+// the whole sandbox is torn down.
+var forwarded = []os.Signal{
+	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGALRM,
+	syscall.SIGCONT,
+}
+
+// runInit is PID 1 of the sandbox. args: STATUS-FD EXE-FD -- ARGV...
+func runInit(args []string) int {
+	if len(args) < 4 || args[2] != "--" {
+		fmt.Fprintln(os.Stderr, "sandbar init: bad arguments")
+		return 125
+	}
+	statusFD, err1 := strconv.Atoi(args[0])
+	exeFD, err2 := strconv.Atoi(args[1])
+	if err1 != nil || err2 != nil {
+		fmt.Fprintln(os.Stderr, "sandbar init: bad descriptor arguments")
+		return 125
+	}
+	argv := args[3:]
+	status := os.NewFile(uintptr(statusFD), "status")
+	report := func(st initStatus) int {
+		b, _ := json.Marshal(st)
+		status.Write(append(b, '\n'))
+		status.Close()
+		if st.Signal != 0 {
+			return 128 + st.Signal
+		}
+		return st.ExitCode
+	}
+
+	// The first line says the sandbox is up; without it sandbar knows
+	// bwrap failed while building it.
+	status.Write([]byte("{\"started\":true}\n"))
+	unix.Close(exeFD)
+	// Descriptors bwrap passed on (and any the caller leaked) must not
+	// reach the command: the status pipe in particular would let it forge
+	// its own exit status.
+	closeExtraOnExec()
+
+	tty := isTerminal(0)
+	if tty {
+		// bwrap's --new-session left us a session leader with no
+		// controlling terminal; take the fresh pty sandbar gave us, so the
+		// command gets job control and Ctrl-C.
+		unix.IoctlSetInt(0, unix.TIOCSCTTY, 0)
+	}
+
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sandbar: %s: %v\n", argv[0], explainLookPath(err))
+		code := 127
+		if errors.Is(err, fs.ErrPermission) {
+			code = 126
+		}
+		return report(initStatus{ExitCode: code, Error: err.Error()})
+	}
+
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, append([]os.Signal{syscall.SIGCHLD}, forwarded...)...)
+
+	proc, err := os.StartProcess(path, argv, &os.ProcAttr{
+		Env:   os.Environ(),
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Sys: &syscall.SysProcAttr{
+			// Its own process group, so a forwarded signal reaches the
+			// command's whole pipeline, as a terminal would send it.
+			Setpgid:    true,
+			Foreground: tty,
+			Ctty:       0,
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sandbar: %s: %v\n", argv[0], err)
+		code := 126
+		if errors.Is(err, fs.ErrNotExist) {
+			code = 127
+		}
+		return report(initStatus{ExitCode: code, Error: err.Error()})
+	}
+	child := proc.Pid
+	for sig := range sigs {
+		if sig != syscall.SIGCHLD {
+			if err := unix.Kill(-child, sig.(syscall.Signal)); err != nil {
+				unix.Kill(child, sig.(syscall.Signal))
+			}
+			continue
+		}
+		// Reap everything: as PID 1 we inherit every orphan.
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err != nil || pid <= 0 {
+				break
+			}
+			if pid != child {
+				continue
+			}
+			// Returning ends PID 1, and the kernel kills whatever the
+			// command left running in the background.
+			if ws.Signaled() {
+				return report(initStatus{Signal: int(ws.Signal())})
+			}
+			return report(initStatus{ExitCode: ws.ExitStatus()})
+		}
+	}
+	return 125
+}
+
+func explainLookPath(err error) string {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		return "command not found"
+	}
+	return err.Error()
+}
+
+func closeExtraOnExec() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}
+
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
+}

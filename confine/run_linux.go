@@ -1,0 +1,372 @@
+package confine
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sandbar-dev/sandbar/confine/seccomp"
+)
+
+// SetupError means the sandbox could not be built, so the command did not
+// run at all. Callers fail closed on it (exit status 125).
+type SetupError struct {
+	Op  string
+	Err error
+}
+
+func (e *SetupError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *SetupError) Unwrap() error { return e.Err }
+
+// Stdio is the command's standard streams. They are handed to the sandbox
+// as they are (no copying), so pipes, files and terminals behave as they
+// would for the command run directly. Nil means /dev/null.
+type Stdio struct {
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Result is how a confined command ended.
+type Result struct {
+	// ExitCode is the command's exit status, or 128+Signal when a signal
+	// killed it, or 126/127 when it could not be executed or found.
+	ExitCode int
+	// Signal is the signal that killed the command, 0 if it exited.
+	Signal   syscall.Signal
+	Duration time.Duration
+}
+
+// Runner runs Specs with bubblewrap.
+type Runner struct {
+	// Bwrap is the bwrap executable; empty means "bwrap" on PATH.
+	Bwrap string
+	// Signals, if set, are forwarded to the command while it runs.
+	Signals <-chan os.Signal
+	// Stderr receives sandbar's own diagnostics about the sandbox (not the
+	// command's output); nil means os.Stderr.
+	Stderr io.Writer
+}
+
+// Run confines s and waits for it. It returns a *SetupError when the
+// sandbox could not be built. Cancelling ctx kills every process in the
+// sandbox.
+func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
+	start := time.Now()
+	bwrapPath, err := FindBwrap(r.Bwrap)
+	if err != nil {
+		return Result{}, &SetupError{"finding bubblewrap", err}
+	}
+	arch, err := seccomp.NativeArch()
+	if err != nil {
+		return Result{}, &SetupError{"building seccomp filter", err}
+	}
+	prog, err := seccomp.Build(arch, seccomp.Options{AllowUnixSockets: s.AllowUnixSockets})
+	if err != nil {
+		return Result{}, &SetupError{"building seccomp filter", err}
+	}
+
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	// childSide are closed in this process once bwrap holds them.
+	var childSide []*os.File
+
+	filterR, filterW, err := os.Pipe()
+	if err != nil {
+		return Result{}, &SetupError{"creating seccomp pipe", err}
+	}
+	closers = append(closers, filterR)
+	childSide = append(childSide, filterR)
+	// The program is a few hundred bytes, far below a pipe's buffer.
+	if _, err := filterW.Write(seccomp.Marshal(prog)); err != nil {
+		filterW.Close()
+		return Result{}, &SetupError{"writing seccomp filter", err}
+	}
+	filterW.Close()
+
+	bwrapStatusR, bwrapStatusW, err := os.Pipe()
+	if err != nil {
+		return Result{}, &SetupError{"creating status pipe", err}
+	}
+	closers = append(closers, bwrapStatusR, bwrapStatusW)
+	childSide = append(childSide, bwrapStatusW)
+
+	// The init is this very binary, passed by descriptor: it need not be
+	// visible at any path inside the sandbox, and cannot be swapped
+	// between here and exec.
+	exe, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return Result{}, &SetupError{"opening sandbar's executable", err}
+	}
+	closers = append(closers, exe)
+	childSide = append(childSide, exe)
+
+	initStatusR, initStatusW, err := os.Pipe()
+	if err != nil {
+		return Result{}, &SetupError{"creating status pipe", err}
+	}
+	closers = append(closers, initStatusR, initStatusW)
+	childSide = append(childSide, initStatusW)
+
+	const firstEmpty = 7 // 3 filter, 4 bwrap status, 5 exe, 6 init status
+	layout := BwrapLayout{
+		SeccompFD:    3,
+		StatusFD:     4,
+		FirstEmptyFD: firstEmpty,
+		Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "--"},
+	}
+	args, nEmpty, err := BwrapArgs(s, layout)
+	if err != nil {
+		return Result{}, &SetupError{"building sandbox", err}
+	}
+	for i := 0; i < nEmpty; i++ {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			return Result{}, &SetupError{"opening " + os.DevNull, err}
+		}
+		closers = append(closers, f)
+		childSide = append(childSide, f)
+	}
+
+	cmd := &exec.Cmd{
+		Path:       bwrapPath,
+		Args:       append([]string{bwrapPath}, args...),
+		Env:        s.Env,
+		Stdin:      nilIfNone(stdio.Stdin),
+		Stdout:     nilIfNone(stdio.Stdout),
+		Stderr:     nilIfNone(stdio.Stderr),
+		ExtraFiles: childSide,
+		SysProcAttr: &syscall.SysProcAttr{
+			// If sandbar dies, bwrap dies, and with --die-with-parent so
+			// does everything it started.
+			Pdeathsig: syscall.SIGKILL,
+			// Out of sandbar's process group: a Ctrl-C meant for the
+			// command reaches it through the init, not by killing bwrap.
+			Setpgid: true,
+		},
+	}
+
+	// A parent-death signal fires when the *thread* that forked the child
+	// exits, and Go may retire threads. Keep this goroutine on its thread
+	// from fork to reap.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cmd.Start(); err != nil {
+		return Result{}, &SetupError{"starting bubblewrap", err}
+	}
+	for _, f := range childSide {
+		f.Close()
+	}
+
+	var (
+		mu       sync.Mutex
+		initPid  int
+		started  = make(chan struct{})
+		statusWG sync.WaitGroup
+		bwrapEnd bwrapStatus
+	)
+	statusWG.Add(2)
+	go func() {
+		defer statusWG.Done()
+		dec := json.NewDecoder(bwrapStatusR)
+		for {
+			var st bwrapStatus
+			if err := dec.Decode(&st); err != nil {
+				return
+			}
+			mu.Lock()
+			if st.ChildPid != 0 && initPid == 0 {
+				initPid = st.ChildPid
+				close(started)
+			}
+			if st.ExitCode != nil {
+				bwrapEnd = st
+			}
+			mu.Unlock()
+		}
+	}()
+	var (
+		fromInit    *initStatus
+		initStarted bool
+	)
+	go func() {
+		defer statusWG.Done()
+		br := bufio.NewReader(initStatusR)
+		for {
+			line, err := br.ReadBytes('\n')
+			var st initStatus
+			if len(line) > 0 && json.Unmarshal(line, &st) == nil {
+				mu.Lock()
+				if st.Started {
+					initStarted = true
+				} else {
+					fromInit = &st
+				}
+				mu.Unlock()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				killSandbox(cmd, &mu, &initPid)
+				return
+			case sig, ok := <-r.Signals:
+				if !ok {
+					r.Signals = nil
+					continue
+				}
+				mu.Lock()
+				pid := initPid
+				mu.Unlock()
+				if pid != 0 {
+					syscall.Kill(pid, sig.(syscall.Signal))
+				}
+			}
+		}
+	}()
+
+	waitErr := cmd.Wait()
+	close(done)
+	// bwrap has exited, so every writer of both pipes is gone.
+	bwrapStatusW.Close()
+	initStatusW.Close()
+	statusWG.Wait()
+
+	res := Result{Duration: time.Since(start)}
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case fromInit != nil:
+		res.ExitCode = fromInit.ExitCode
+		if fromInit.Signal != 0 {
+			res.Signal = syscall.Signal(fromInit.Signal)
+			res.ExitCode = 128 + fromInit.Signal
+		}
+		return res, nil
+	case !initStarted && ctx.Err() == nil:
+		// bwrap never got as far as the command: it printed why on
+		// stderr.
+		return res, &SetupError{"starting the sandbox", fmt.Errorf("bubblewrap could not build the sandbox (%v)", waitErr)}
+	case ctx.Err() != nil:
+		res.Signal = syscall.SIGKILL
+		res.ExitCode = 128 + int(syscall.SIGKILL)
+		return res, nil
+	default:
+		// The init itself was killed (SIGKILL from outside); bwrap
+		// reports how.
+		var ee *exec.ExitError
+		if errors.As(waitErr, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				res.Signal = ws.Signal()
+				res.ExitCode = 128 + int(ws.Signal())
+				return res, nil
+			}
+		}
+		if bwrapEnd.ExitCode != nil {
+			res.ExitCode = *bwrapEnd.ExitCode
+			if res.ExitCode > 128 {
+				res.Signal = syscall.Signal(res.ExitCode - 128)
+			}
+			return res, nil
+		}
+		res.ExitCode = cmd.ProcessState.ExitCode()
+		return res, nil
+	}
+}
+
+// FindBwrap finds the bwrap executable: path if given, else bwrap on
+// PATH, else /usr/bin/bwrap, where distributions install it (so a
+// restricted PATH does not turn into a confusing failure).
+func FindBwrap(path string) (string, error) {
+	if path != "" {
+		return exec.LookPath(path)
+	}
+	if p, err := exec.LookPath("bwrap"); err == nil {
+		return p, nil
+	}
+	if p, err := exec.LookPath("/usr/bin/bwrap"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("bwrap is not installed; install bubblewrap (sudo apt-get install -y bubblewrap)")
+}
+
+type bwrapStatus struct {
+	ChildPid int  `json:"child-pid"`
+	ExitCode *int `json:"exit-code"`
+}
+
+func killSandbox(cmd *exec.Cmd, mu *sync.Mutex, initPid *int) {
+	mu.Lock()
+	pid := *initPid
+	mu.Unlock()
+	// Killing PID 1 of the sandbox kills everything in it, and its exit
+	// is reported only once the rest are gone, so when bwrap exits the
+	// sandbox is empty. Before the init is known, killing bwrap takes the
+	// sandbox down through --die-with-parent.
+	if pid != 0 {
+		syscall.Kill(pid, syscall.SIGKILL)
+		return
+	}
+	cmd.Process.Kill()
+}
+
+func nilIfNone(f *os.File) io.ReadWriter {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+// Explain returns the bwrap command line Run would execute for s, quoted
+// for a POSIX shell. Descriptor numbers refer to what Run passes.
+func Explain(s Spec) (string, error) {
+	args, _, err := BwrapArgs(s, BwrapLayout{
+		SeccompFD:    3,
+		StatusFD:     4,
+		FirstEmptyFD: 7,
+		Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "--"},
+	})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString("bwrap")
+	for _, a := range args {
+		b.WriteString(" ")
+		if strings.HasPrefix(a, "--") {
+			b.WriteString("\\\n  ")
+		}
+		b.WriteString(shellQuote(a))
+	}
+	return b.String(), nil
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs every test of sandbar, the way CI does: installs what the tests
+# need, checks formatting and vet, runs all Go tests, and (when run as
+# root) runs the confinement tests again as an ordinary user, since
+# bubblewrap behaves differently with and without privileges.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need=()
+command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v git >/dev/null || need+=(git)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v go >/dev/null || { echo "Go is not installed: see https://go.dev/doc/install" >&2; exit 1; }
+
+echo "== gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
+go vet ./...
+
+echo "== bin/sandbar doctor"
+mkdir -p bin
+go build -o bin/sandbar ./cmd/sandbar
+./bin/sandbar doctor
+
+echo "== go test ./... as $(id -un)"
+log=$(mktemp)
+all=$(mktemp)
+if ! go test -count=1 -v ./... >"$log" 2>&1; then
+  cat "$log"
+  echo "go test failed" >&2
+  exit 1
+fi
+# Confinement tests must never skip in CI: a skipped sandbox test proves
+# nothing.
+if [ -n "${CI:-}" ] && grep -q -- '--- SKIP' "$log"; then
+  grep -B2 -- '--- SKIP' "$log"
+  echo "tests were skipped in CI" >&2
+  exit 1
+fi
+grep -E '^(ok|FAIL|---|\?)' "$log" | grep -v -- '--- PASS' || true
+cat "$log" >>"$all"
+
+if [ "$(id -u)" = 0 ]; then
+  user=sandbar-test
+  id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
+  dir=$(mktemp -d /var/tmp/sandbar-tests.XXXXXX)
+  chmod 755 "$dir"
+  trap 'rm -rf "$dir"' EXIT
+  cp bin/sandbar "$dir/sandbar"
+  pkgs=(./confine ./confine/seccomp ./confine/doctor ./workspace ./e2e)
+  for p in "${pkgs[@]}"; do
+    go test -c -o "$dir/$(echo "$p" | tr -c 'a-z0-9\n' '_').test" "$p"
+  done
+  # Each test binary runs from its package directory (for testdata and
+  # docs), in a copy of the tree the user can read.
+  mkdir "$dir/src"
+  cp -r . "$dir/src"
+  chmod -R a+rX "$dir"
+  echo "== confinement tests as the ordinary user $user"
+  for p in "${pkgs[@]}"; do
+    bin="$dir/$(echo "$p" | tr -c 'a-z0-9\n' '_').test"
+    src="$dir/src/$p"
+    if ! su "$user" -s /bin/bash -c "cd '$src' && HOME=/home/$user SANDBAR_BIN='$dir/sandbar' '$bin' -test.count=1 -test.v" >"$log" 2>&1; then
+      cat "$log"
+      echo "FAIL $p (as $user)" >&2
+      exit 1
+    fi
+    if grep -q -- '--- SKIP' "$log" && [ -n "${CI:-}" ]; then
+      grep -B2 -- '--- SKIP' "$log"; echo "tests were skipped in CI" >&2; exit 1
+    fi
+    cat "$log" >>"$all"
+    echo "ok   $p (as $user)"
+  done
+fi
+passed=$(grep -c -- '^--- PASS' "$all" || true)
+failed=$(grep -c -- '^--- FAIL' "$all" || true)
+rm -f "$log" "$all"
+echo "$passed passed, $failed failed"

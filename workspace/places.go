@@ -1,0 +1,64 @@
+package workspace
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// Places are where sandbar keeps the user's files, per the XDG base
+// directory specification.
+type Places struct {
+	Home string
+	// UserPolicy is $XDG_CONFIG_HOME/sandbar/policy.jsonc.
+	UserPolicy string
+	// ConfigDir and StateDir are sandbar's own directories; they stay
+	// read-only in every sandbox.
+	ConfigDir string
+	StateDir  string
+	// Trust is the trust store, Quarantine where Audit moves what a
+	// command should not have created.
+	Trust      string
+	Quarantine string
+}
+
+// UserPlaces works out Places from the environment.
+func UserPlaces(getenv func(string) string) (Places, error) {
+	home := getenv("HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return Places{}, errors.New("finding your home directory: $HOME is not set")
+		}
+		home = h
+	}
+	xdg := func(name, fallback string) string {
+		if d := getenv(name); filepath.IsAbs(d) {
+			return d
+		}
+		return filepath.Join(home, fallback)
+	}
+	config := filepath.Join(xdg("XDG_CONFIG_HOME", ".config"), "sandbar")
+	state := filepath.Join(xdg("XDG_STATE_HOME", ".local/state"), "sandbar")
+	return Places{
+		Home:       home,
+		UserPolicy: filepath.Join(config, "policy.jsonc"),
+		ConfigDir:  config,
+		StateDir:   state,
+		Trust:      filepath.Join(state, "trust.json"),
+		Quarantine: filepath.Join(state, "quarantine"),
+	}, nil
+}
+
+// DefaultFolder is the workspace folder for a command started in dir: the
+// top of the git repository dir is in, else dir itself.
+func DefaultFolder(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return dir
+		}
+	}
+}

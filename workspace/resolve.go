@@ -1,0 +1,46 @@
+package workspace
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// resolve returns the absolute, symlink-free form of path. Components that
+// do not exist yet are kept as written, after the longest existing prefix
+// has been resolved; exists says whether the whole path exists.
+func resolve(path string) (resolved string, exists bool, err error) {
+	path = filepath.Clean(path)
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r, true, nil
+	} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+		return "", false, err
+	}
+	dir, base := filepath.Split(path)
+	dir = filepath.Clean(dir)
+	if dir == path { // reached "/"
+		return path, false, nil
+	}
+	r, _, err := resolve(dir)
+	if err != nil {
+		return "", false, err
+	}
+	return filepath.Join(r, base), false, nil
+}
+
+// within reports whether path is dir or lies beneath it. Both must be
+// clean and absolute.
+func within(path, dir string) bool {
+	if dir == "/" {
+		return true
+	}
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
