@@ -35,7 +35,8 @@ func (sb *Sandbox) Audit(quarantine string) ([]confine.Violation, error) {
 		out = append(out, v)
 	}
 
-	// Repositories created during the run.
+	// Repositories created during the run: rescan, reading only the
+	// directories whose ctime changed.
 	known := map[string]bool{}
 	for _, r := range sb.Repos {
 		known[r] = true
@@ -44,14 +45,10 @@ func (sb *Sandbox) Audit(quarantine string) ([]confine.Violation, error) {
 	p := protector{home: sb.home, writable: func(path string) bool {
 		return spec.AccessOf(path).Access == confine.ReadWrite
 	}}
-	var roots []string
-	for _, path := range sb.Paths {
-		if path.Access == confine.ReadWrite && path.Dir {
-			roots = append(roots, path.Path)
-		}
-	}
-	for _, r := range roots {
-		p.walk(r)
+	for _, old := range sb.scans {
+		sc := old.update(old.Root, p.writable, sb.now())
+		sb.cache.save(sc)
+		p.repos = append(p.repos, sc.repos()...)
 	}
 	for _, repo := range p.repos {
 		if known[repo] {

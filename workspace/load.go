@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/workspace/policy"
@@ -42,6 +43,11 @@ type Options struct {
 	// policy, the trust store); they stay read-only even where they lie
 	// inside a writable folder.
 	OwnPaths []string
+	// ScanCache, if set, keeps what the walk for nested repositories
+	// found between runs, so the next one reads only what changed.
+	ScanCache ScanCache
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // PolicyFile is one policy file that applies.
@@ -98,7 +104,10 @@ type Sandbox struct {
 	Repos []string
 	Env   []string
 
-	home string
+	home  string
+	scans []*scan
+	cache ScanCache
+	now   func() time.Time
 }
 
 // Watched is a protected path that does not exist yet.
@@ -118,7 +127,10 @@ func Load(opts Options) (*Sandbox, error) {
 		// secrets it names would stay readable: refuse instead.
 		return nil, errors.New("loading workspace: no home directory; set $HOME")
 	}
-	sb := &Sandbox{home: opts.Home}
+	sb := &Sandbox{home: opts.Home, now: opts.Now}
+	if sb.now == nil {
+		sb.now = time.Now
+	}
 	for _, f := range opts.Folders {
 		abs, err := filepath.Abs(f)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -353,5 +354,53 @@ func TestAuditUndoesCreatedProtectedPaths(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(m.ws, "clean", ".git", "config")); err != nil {
 		t.Errorf("a safe config of a new repository was moved: %v", err)
+	}
+}
+
+func TestHardLinkedFilesAreReadOnly(t *testing.T) {
+	m := newMachine(t)
+	outside := filepath.Join(m.root, "store", "lib.js")
+	m.write(t, outside, "module.exports = 1")
+	inside := filepath.Join(m.ws, "node_modules", "lib", "index.js")
+	m.mkdir(t, filepath.Dir(inside))
+	if err := os.Link(outside, inside); err != nil {
+		t.Fatal(err)
+	}
+	m.write(t, filepath.Join(m.ws, "plain.js"), "")
+	sb := mustLoad(t, m)
+	if got := access(sb, inside); got != confine.ReadOnly {
+		t.Errorf("hard-linked file: %v; want read-only", got)
+	}
+	if got := access(sb, filepath.Join(m.ws, "plain.js")); got != confine.ReadWrite {
+		t.Errorf("plain file: %v; want read-write", got)
+	}
+}
+
+// A scan cache saves work but must never hide a repository: a nested
+// repository made after the cache was written is found, even when the
+// maker restores its parent's modification time.
+func TestScanCacheSeesNewRepositories(t *testing.T) {
+	m := newMachine(t)
+	m.mkdir(t, filepath.Join(m.ws, "a", "b"))
+	cache := workspace.ScanCache{Dir: filepath.Join(m.root, "cache")}
+	// The first scan happens "later", so that nothing in the tree is
+	// recent enough to be read again for being racy: the second load
+	// must notice the change by the parent's ctime alone.
+	later := func() time.Time { return time.Now().Add(time.Hour) }
+	if sb := mustLoad(t, m, func(o *workspace.Options) { o.ScanCache = cache; o.Now = later }); len(sb.Repos) != 0 {
+		t.Fatalf("repos = %v; want none", sb.Repos)
+	}
+	withCache := func(o *workspace.Options) { o.ScanCache = cache }
+	parent := filepath.Join(m.ws, "a", "b")
+	before, _ := os.Stat(parent)
+	m.mkdir(t, filepath.Join(parent, "nested", ".git", "hooks"))
+	os.Chtimes(parent, before.ModTime(), before.ModTime())
+	sb := mustLoad(t, m, withCache)
+	want := []string{filepath.Join(parent, "nested")}
+	if diff := cmp.Diff(want, sb.Repos); diff != "" {
+		t.Errorf("repos with a stale cache (-want +got):\n%s", diff)
+	}
+	if got := access(sb, filepath.Join(parent, "nested", ".git", "hooks")); got != confine.ReadOnly {
+		t.Errorf("hooks of the new repository: %v; want read-only", got)
 	}
 }

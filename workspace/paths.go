@@ -92,7 +92,7 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
 		}
 	}
 	sort.Strings(roots)
-	prot := protector{home: opts.Home, writable: func(path string) bool {
+	prot := protector{home: opts.Home, cache: opts.ScanCache, now: sb.now, writable: func(path string) bool {
 		return spec.AccessOf(path).Access == confine.ReadWrite
 	}}
 	for _, own := range opts.OwnPaths {
@@ -114,6 +114,9 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
 	sb.Pin = prot.pins(roots)
 	sb.Watch = prot.missing
 	sb.Repos = prot.repos
+	sb.scans = prot.scans
+	sb.cache = opts.ScanCache
+	sb.Warnings = append(sb.Warnings, prot.warnings...)
 	return nil
 }
 

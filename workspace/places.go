@@ -20,6 +20,9 @@ type Places struct {
 	// command should not have created.
 	Trust      string
 	Quarantine string
+	// CacheDir holds what sandbar can always rebuild (scans of
+	// workspaces).
+	CacheDir string
 }
 
 // UserPlaces works out Places from the environment.
@@ -47,6 +50,7 @@ func UserPlaces(getenv func(string) string) (Places, error) {
 		StateDir:   state,
 		Trust:      filepath.Join(state, "trust.json"),
 		Quarantine: filepath.Join(state, "quarantine"),
+		CacheDir:   filepath.Join(xdg("XDG_CACHE_HOME", ".cache"), "sandbar"),
 	}, nil
 }
 

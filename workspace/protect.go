@@ -3,10 +3,12 @@ package workspace
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sandbar-dev/sandbar/confine"
 )
@@ -49,11 +51,21 @@ var gitDirNames = []string{"hooks", "config", "commondir"}
 type protector struct {
 	home     string
 	writable func(string) bool
+	cache    ScanCache
+	now      func() time.Time
 	found    []confine.Path
+	// unpinned are found paths whose parents need no pinning.
+	unpinned map[string]bool
 	missing  []Watched
 	repos    []string
+	scans    []*scan
+	warnings []string
 	seen     map[string]bool
 }
+
+// maxHardLinks bounds how many hard-linked files are protected with a
+// mount each; past it sandbar warns instead.
+const maxHardLinks = 1000
 
 // protect makes path read-only if it exists and would be writable, and
 // watches it if it does not exist yet.
@@ -95,30 +107,39 @@ func (p *protector) scan(roots []string) {
 		}
 		if !skip {
 			walked = append(walked, root)
-			p.walk(root)
+			sc := p.cache.load(root).update(root, p.writable, p.now())
+			p.cache.save(sc)
+			p.scans = append(p.scans, sc)
+			p.fromScan(sc)
 		}
 	}
 	p.globalHooks()
 }
 
-// walk finds every git repository under dir. It must see every directory
-// a command could write, because a repository nested at any depth runs
-// its hooks on the host when someone commits in it; it never descends
-// into .git directories or follows symlinks.
-func (p *protector) walk(dir string) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return
+// fromScan protects what a scan found: every repository's git files, and
+// files that share their inode with another path. A write through a hard
+// link changes the other path too, which may lie outside the workspace
+// (pnpm's store, a `cp -al` backup); read-only, the shared content cannot
+// change from the sandbox.
+func (p *protector) fromScan(sc *scan) {
+	for _, dir := range sc.repos() {
+		mode := os.ModeDir
+		if sc.Dirs[dir].Git == 2 {
+			mode = 0
+		}
+		p.repo(dir, filepath.Join(dir, ".git"), mode)
 	}
-	for _, e := range ents {
-		path := filepath.Join(dir, e.Name())
-		if e.Name() == ".git" {
-			p.repo(dir, path, e.Type())
-			continue
-		}
-		if e.IsDir() && p.writable(path) {
-			p.walk(path)
-		}
+	links := sc.hardLinks()
+	if len(links) > maxHardLinks {
+		p.warnings = append(p.warnings, fmt.Sprintf("%d files under %s are hard links, more than sandbar protects (%d); the command can change the other copies of %s and %d more", len(links), sc.Root, maxHardLinks, links[maxHardLinks], len(links)-maxHardLinks-1))
+		links = links[:maxHardLinks]
+	}
+	if p.unpinned == nil {
+		p.unpinned = map[string]bool{}
+	}
+	for _, l := range links {
+		p.unpinned[l] = true
+		p.protect(l, "hard link: its content is shared with another path")
 	}
 }
 
@@ -128,7 +149,7 @@ func (p *protector) repo(dir, dotgit string, mode os.FileMode) {
 	p.repos = append(p.repos, dir)
 	var gitDir string
 	switch {
-	case mode.IsDir():
+	case mode&os.ModeDir != 0:
 		gitDir = dotgit
 	case mode.IsRegular():
 		// A linked worktree or a submodule: .git is a file naming the git
@@ -268,7 +289,9 @@ func (p *protector) pins(roots []string) []string {
 		}
 	}
 	for _, f := range p.found {
-		add(f.Path)
+		if !p.unpinned[f.Path] {
+			add(f.Path)
+		}
 	}
 	for _, m := range p.missing {
 		add(m.Path)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sandbar-dev/sandbar/workspace"
@@ -48,7 +49,8 @@ func (f *sandboxFlags) load() (*workspace.Sandbox, workspace.Places, error) {
 		Home:       places.Home,
 		Trust:      trust.Open(places.Trust),
 		Environ:    os.Environ(),
-		OwnPaths:   []string{places.ConfigDir, places.StateDir},
+		OwnPaths:   []string{places.ConfigDir, places.StateDir, places.CacheDir},
+		ScanCache:  workspace.ScanCache{Dir: filepath.Join(places.CacheDir, "scan")},
 	}
 	if f.policy != "" {
 		opts.UserPolicy = f.policy
