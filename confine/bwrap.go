@@ -15,23 +15,42 @@ type BwrapLayout struct {
 	// StatusFD is bwrap's --json-status-fd: it says when the sandbox is
 	// up (and the host PID of its init) and how it ended.
 	StatusFD int
-	// FirstEmptyFD is the first of a run of descriptors, one per hidden
-	// file, each open on empty content. bwrap copies each into a file of
-	// mode 0000 and closes it, so one descriptor serves one file.
-	FirstEmptyFD int
+	// FirstExtraFD is the first of the descriptors BwrapArgs asks for
+	// (see Descriptor); the runner provides them in order.
+	FirstExtraFD int
 	// Init is the command line, inside the sandbox, that starts the init
 	// process; the command's own argv follows it.
 	Init []string
 }
 
+// Descriptor is one file descriptor bwrap needs besides the fixed ones.
+type Descriptor struct {
+	// Path, when set, is to be opened as an O_PATH descriptor without
+	// following any symbolic link, and bwrap binds what the descriptor
+	// refers to. A path resolved by bwrap itself could be swapped for a
+	// link by a command in another sandbox between the moment sandbar
+	// checked it and the mount; a descriptor cannot.
+	Path string
+	// Otherwise the descriptor is to be open on empty content: bwrap
+	// copies it into a file of mode 0000 (a hidden file) and closes it,
+	// so one descriptor serves one file.
+}
+
 // BwrapArgs turns a validated Spec into bwrap's arguments (without the
-// program name) and the number of empty descriptors the layout must
-// provide from FirstEmptyFD on. It does no I/O: what the command is
-// allowed is decided entirely by its inputs.
-func BwrapArgs(s Spec, l BwrapLayout) (args []string, emptyFDs int, err error) {
+// program name) and the descriptors the runner must provide from
+// FirstExtraFD on. It does no I/O: what the command is allowed is decided
+// entirely by its inputs.
+func BwrapArgs(s Spec, l BwrapLayout) (args []string, fds []Descriptor, err error) {
 	s, err = s.Validate()
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
+	}
+	if l.FirstExtraFD <= 2 {
+		return nil, nil, fmt.Errorf("bwrap layout: extra descriptors must start above 2")
+	}
+	next := func(d Descriptor) string {
+		fds = append(fds, d)
+		return strconv.Itoa(l.FirstExtraFD + len(fds) - 1)
 	}
 	a := []string{
 		// Every namespace bwrap knows. Asking for the user namespace
@@ -67,21 +86,16 @@ func BwrapArgs(s Spec, l BwrapLayout) (args []string, emptyFDs int, err error) {
 	}
 	sortPaths(steps)
 
-	fd := l.FirstEmptyFD
 	var remount []string
 	for _, p := range steps {
 		switch p.Access {
 		case ReadOnly:
-			a = append(a, "--ro-bind", p.Path, p.Path)
+			a = append(a, "--ro-bind-fd", next(Descriptor{Path: p.Path}), p.Path)
 		case ReadWrite:
-			a = append(a, "--bind", p.Path, p.Path)
+			a = append(a, "--bind-fd", next(Descriptor{Path: p.Path}), p.Path)
 		case Hidden:
 			if !p.Dir {
-				if l.FirstEmptyFD <= 2 {
-					return nil, 0, fmt.Errorf("spec: hidden file %s needs empty descriptors, layout has none", p.Path)
-				}
-				a = append(a, "--perms", "0000", "--ro-bind-data", strconv.Itoa(fd), p.Path)
-				fd++
+				a = append(a, "--perms", "0000", "--ro-bind-data", next(Descriptor{}), p.Path)
 				continue
 			}
 			// An empty tmpfs, made read-only once everything inside it is
@@ -108,7 +122,7 @@ func BwrapArgs(s Spec, l BwrapLayout) (args []string, emptyFDs int, err error) {
 	a = append(a, "--")
 	a = append(a, l.Init...)
 	a = append(a, s.Argv...)
-	return a, fd - l.FirstEmptyFD, nil
+	return a, fds, nil
 }
 
 func hasVisibleChild(s Spec, dir string) bool {

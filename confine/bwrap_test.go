@@ -2,6 +2,7 @@ package confine_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 var layout = confine.BwrapLayout{
 	SeccompFD:    3,
 	StatusFD:     4,
-	FirstEmptyFD: 7,
+	FirstExtraFD: 7,
 	Init:         []string{"/proc/self/fd/5", "__sandbar_init", "6", "5", "--"},
 }
 
@@ -58,11 +59,14 @@ func TestBwrapArgsGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args, _, err := confine.BwrapArgs(tt.spec, layout)
+			args, fds, err := confine.BwrapArgs(tt.spec, layout)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got := strings.Join(args, "\n") + "\n"
+			for i, d := range fds {
+				got += fmt.Sprintf("# fd %d: %q\n", 7+i, d.Path)
+			}
 			golden := filepath.Join("testdata", strings.ReplaceAll(tt.name, " ", "-")+".bwrap.golden")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -99,6 +103,7 @@ func TestBwrapArgsInvariants(t *testing.T) {
 		" --unshare-user ", " --unshare-pid ", " --unshare-net ", " --unshare-ipc ",
 		" --unshare-uts ", " --unshare-cgroup ", " --disable-userns ", " --cap-drop ALL ",
 		" --die-with-parent ", " --new-session ", " --ro-bind / / ", " --seccomp 3 ",
+		" --bind-fd 7 /w ",
 	} {
 		if !strings.Contains(joined, must) {
 			t.Errorf("bwrap args lack %q:\n%s", must, joined)
@@ -106,8 +111,8 @@ func TestBwrapArgsInvariants(t *testing.T) {
 	}
 	// The read-only bind of a protected path must come after the
 	// writable bind of its folder, or the folder would cover it.
-	rw := strings.Index(joined, " --bind /w /w ")
-	ro := strings.Index(joined, " --ro-bind /w/.git/hooks ")
+	rw := strings.Index(joined, " /w ")
+	ro := strings.Index(joined, " /w/.git/hooks ")
 	if rw < 0 || ro < 0 || ro < rw {
 		t.Errorf("protected bind must follow the workspace bind:\n%s", joined)
 	}

@@ -260,3 +260,25 @@ func TestMissingBwrapIsASetupError(t *testing.T) {
 		t.Errorf("Run with a missing bwrap = %v; want a *SetupError", err)
 	}
 }
+
+// A path planned as writable that another process swaps for a symbolic
+// link before bwrap mounts it must not be mounted at all: bwrap would
+// follow the link and make its target writable.
+func TestSwappedPathIsNotMounted(t *testing.T) {
+	f := confinetest.NewFixture(t)
+	cache := filepath.Join(f.Workspace, "cache")
+	os.Mkdir(cache, 0o755)
+	spec := f.Spec([]string{"/bin/sh", "-c", "echo pwned > " + filepath.Join(cache, "x")},
+		confine.Path{Path: cache, Access: confine.ReadWrite, Dir: true})
+	// Between planning and running, the link appears.
+	os.Remove(cache)
+	os.Symlink(f.Outside, cache)
+	_, err := confine.Runner{}.Run(context.Background(), spec, confine.Stdio{})
+	var se *confine.SetupError
+	if !errors.As(err, &se) {
+		t.Errorf("Run after the swap = %v; want a *SetupError", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.Outside, "x")); err == nil {
+		t.Errorf("the command wrote through the swapped link")
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sandbar-dev/sandbar/confine/seccomp"
 )
 
@@ -120,21 +122,14 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	closers = append(closers, initStatusR, initStatusW)
 	childSide = append(childSide, initStatusW)
 
-	const firstEmpty = 7 // 3 filter, 4 bwrap status, 5 exe, 6 init status
-	layout := BwrapLayout{
-		SeccompFD:    3,
-		StatusFD:     4,
-		FirstEmptyFD: firstEmpty,
-		Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "--"},
-	}
-	args, nEmpty, err := BwrapArgs(s, layout)
+	args, fds, err := BwrapArgs(s, runLayout)
 	if err != nil {
 		return Result{}, &SetupError{"building sandbox", err}
 	}
-	for i := 0; i < nEmpty; i++ {
-		f, err := os.Open(os.DevNull)
+	for _, d := range fds {
+		f, err := openDescriptor(d)
 		if err != nil {
-			return Result{}, &SetupError{"opening " + os.DevNull, err}
+			return Result{}, &SetupError{"building sandbox", err}
 		}
 		closers = append(closers, f)
 		childSide = append(childSide, f)
@@ -338,15 +333,40 @@ func nilIfNone(f *os.File) io.ReadWriter {
 	return f
 }
 
-// Explain returns the bwrap command line Run would execute for s, quoted
-// for a POSIX shell. Descriptor numbers refer to what Run passes.
-func Explain(s Spec) (string, error) {
-	args, _, err := BwrapArgs(s, BwrapLayout{
-		SeccompFD:    3,
-		StatusFD:     4,
-		FirstEmptyFD: 7,
-		Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "--"},
+// runLayout is where Run puts bwrap's descriptors: 3 the seccomp filter,
+// 4 bwrap's status, 5 sandbar's own executable (the init), 6 the init's
+// status pipe, 7 and up the descriptors BwrapArgs asks for.
+var runLayout = BwrapLayout{
+	SeccompFD:    3,
+	StatusFD:     4,
+	FirstExtraFD: 7,
+	Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "--"},
+}
+
+// openDescriptor opens what BwrapArgs asked for. A path is opened with
+// RESOLVE_NO_SYMLINKS: if any component became a symbolic link since the
+// Spec was made, the run fails rather than bind something else.
+func openDescriptor(d Descriptor) (*os.File, error) {
+	if d.Path == "" {
+		return os.Open(os.DevNull)
+	}
+	fd, err := unix.Openat2(unix.AT_FDCWD, d.Path, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("opening %s: a part of the path became a symbolic link after the sandbox was planned; run again", d.Path)
+		}
+		return nil, fmt.Errorf("opening %s: %w", d.Path, err)
+	}
+	return os.NewFile(uintptr(fd), d.Path), nil
+}
+
+// Explain returns the bwrap command line Run would execute for s, quoted
+// for a POSIX shell, followed by what each extra descriptor holds.
+func Explain(s Spec) (string, error) {
+	args, fds, err := BwrapArgs(s, runLayout)
 	if err != nil {
 		return "", err
 	}
@@ -358,6 +378,14 @@ func Explain(s Spec) (string, error) {
 			b.WriteString("\\\n  ")
 		}
 		b.WriteString(shellQuote(a))
+	}
+	b.WriteString("\n")
+	for i, d := range fds {
+		what := "empty content (a hidden file)"
+		if d.Path != "" {
+			what = d.Path + " (opened without following symbolic links)"
+		}
+		fmt.Fprintf(&b, "# fd %d: %s\n", runLayout.FirstExtraFD+i, what)
 	}
 	return b.String(), nil
 }

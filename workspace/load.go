@@ -146,6 +146,9 @@ func Load(opts Options) (*Sandbox, error) {
 		if r == "/" {
 			return nil, fmt.Errorf("workspace folder %s is the root directory; choose a project directory", f)
 		}
+		if f := linkInside(abs, sb.Folders); f != "" && !within(r, f) {
+			return nil, fmt.Errorf("workspace folder %s leads out of the workspace folder %s through a symbolic link inside it, which commands in the sandbox can change; open %s instead", abs, f, r)
+		}
 		if !contains(sb.Folders, r) {
 			sb.Folders = append(sb.Folders, r)
 		}

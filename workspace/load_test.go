@@ -404,3 +404,36 @@ func TestScanCacheSeesNewRepositories(t *testing.T) {
 		t.Errorf("hooks of the new repository: %v; want read-only", got)
 	}
 }
+
+// A writable path named through a link inside the workspace means what the
+// last command made the link point to: between two runs, an agent swaps
+// ./cache for a link to ~/.config and waits for the user's own
+// allowWrite to hand it the target.
+func TestSymlinkedWritableRootSwappedBetweenRuns(t *testing.T) {
+	m := newMachine(t)
+	cache := filepath.Join(m.ws, "cache")
+	m.mkdir(t, cache)
+	m.write(t, filepath.Join(m.home, ".config", "sandbar", "policy.jsonc"), `{"filesystem": {"allowWrite": ["`+cache+`"]}}`)
+	if got := access(mustLoad(t, m), cache); got != confine.ReadWrite {
+		t.Fatalf("first run: cache %v; want read-write", got)
+	}
+	// What the first run's command does.
+	target := filepath.Join(m.home, ".config", "autostart")
+	m.mkdir(t, target)
+	os.Remove(cache)
+	os.Symlink(target, cache)
+
+	sb := mustLoad(t, m)
+	if got := access(sb, target); got == confine.ReadWrite {
+		t.Fatalf("second run: %s became writable through the swapped link", target)
+	}
+	if len(sb.Warnings) == 0 || !strings.Contains(strings.Join(sb.Warnings, "\n"), "symbolic link") {
+		t.Errorf("no warning about the swapped link: %q", sb.Warnings)
+	}
+	// The same trick on a workspace folder nested in another one.
+	link := filepath.Join(m.ws, "sub")
+	os.Symlink(m.home, link)
+	if _, err := m.load(t, func(o *workspace.Options) { o.Folders = []string{m.ws, link} }); err == nil {
+		t.Errorf("a workspace folder reached through a link inside another folder was accepted")
+	}
+}

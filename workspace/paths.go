@@ -61,6 +61,12 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
 					}
 					continue
 				}
+				if e.access != confine.Hidden {
+					if f := linkInside(v.Text, sb.Folders); f != "" && !within(r, f) {
+						sb.Warnings = append(sb.Warnings, fmt.Sprintf("%s: %s %q is not applied: it leads out of the workspace folder %s through a symbolic link inside it, which commands in the sandbox can change; name the real path (%s) instead", v.Pos, e.key, v.Text, f, r))
+						continue
+					}
+				}
 				add(r, rule{access: e.access, dir: isDir(r), why: fmt.Sprintf("%s %s", e.key, v.Pos), layer: layer})
 			}
 		}

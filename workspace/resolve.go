@@ -44,3 +44,37 @@ func isDir(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.IsDir()
 }
+
+// linkInside reports the first folder whose contents the path passes
+// through a symbolic link in, or "". A command in the sandbox can replace
+// anything inside a writable folder with a link, so a path that is
+// resolved through such a link means whatever the last command wanted it
+// to mean.
+func linkInside(path string, folders []string) string {
+	cur := "/"
+	for _, part := range strings.Split(strings.TrimPrefix(filepath.Clean(path), "/"), "/") {
+		if part == "" {
+			continue
+		}
+		next := filepath.Join(cur, part)
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return ""
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			for _, f := range folders {
+				if within(cur, f) {
+					return f
+				}
+			}
+			r, err := filepath.EvalSymlinks(next)
+			if err != nil {
+				return ""
+			}
+			cur = r
+			continue
+		}
+		cur = next
+	}
+	return ""
+}

@@ -44,9 +44,9 @@ func cmdExplain(args []string, stdout, stderr *os.File) int {
 		return exitFailure
 	}
 	fmt.Fprintln(stdout, "# Descriptors: 3 seccomp filter, 4 bwrap status, 5 sandbar's own binary (the init),")
-	fmt.Fprintln(stdout, "# 6 the init's status pipe, 7 and up empty content for hidden files.")
+	fmt.Fprintln(stdout, "# 6 the init's status pipe; the others are listed after the command.")
 	fmt.Fprintln(stdout, "# The environment is passed to bwrap as is; `sandbar check --json` lists its names.")
-	fmt.Fprintln(stdout, line)
+	fmt.Fprint(stdout, line)
 	if *showSeccomp {
 		arch, err := seccomp.NativeArch()
 		if err != nil {
