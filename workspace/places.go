@@ -20,6 +20,8 @@ type Places struct {
 	// command should not have created.
 	Trust      string
 	Quarantine string
+	// Runs holds the journals of running commands.
+	Runs string
 	// CacheDir holds what sandbar can always rebuild (scans of
 	// workspaces).
 	CacheDir string
@@ -50,6 +52,7 @@ func UserPlaces(getenv func(string) string) (Places, error) {
 		StateDir:   state,
 		Trust:      filepath.Join(state, "trust.json"),
 		Quarantine: filepath.Join(state, "quarantine"),
+		Runs:       filepath.Join(state, "runs"),
 		CacheDir:   filepath.Join(xdg("XDG_CACHE_HOME", ".cache"), "sandbar"),
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/confine/doctor"
+	"github.com/sandbar-dev/sandbar/workspace"
 )
 
 type report struct {
@@ -38,6 +39,15 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		errorf(stderr, "run: no command given; usage: sandbar run [flags] -- CMD [ARG...]")
 		return 2
 	}
+	// A sandbar killed during an earlier run could not audit it; do it
+	// first, so this run is planned on the repaired workspace.
+	if places, err := workspace.UserPlaces(os.Getenv); err == nil {
+		if left, err := workspace.RecoverJournals(places.Runs, places.Quarantine); err != nil {
+			errorf(stderr, "checking earlier runs: %v", err)
+		} else if len(left) > 0 {
+			summarize(stderr, left)
+		}
+	}
 	sb, places, err := sf.load()
 	if err != nil {
 		reportLoadError(stderr, err)
@@ -57,6 +67,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	if !*quiet {
 		warnIgnored(stderr, sb)
 	}
+
 	wd, err := os.Getwd()
 	if err != nil {
 		errorf(stderr, "finding the current directory: %v", err)
@@ -81,12 +92,18 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	if term != nil {
 		stdio = term.stdio
 	}
+	journal, err := sb.Journal(places.Runs)
+	if err != nil {
+		errorf(stderr, "%v", err)
+		return exitFailure
+	}
 	runner := confine.Runner{Signals: sigs}
 	res, runErr := runner.Run(context.Background(), spec, stdio)
 	if term != nil {
 		term.close()
 	}
 	if runErr != nil {
+		journal.Done()
 		var se *confine.SetupError
 		if errors.As(runErr, &se) {
 			errorf(stderr, "%v; nothing was run", runErr)
@@ -100,6 +117,8 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	violations, auditErr := sb.Audit(places.Quarantine)
 	if auditErr != nil {
 		errorf(stderr, "checking protected paths after the run: %v", auditErr)
+	} else if err := journal.Done(); err != nil {
+		errorf(stderr, "%v", err)
 	}
 	if !*quiet {
 		summarize(stderr, violations)

@@ -1,0 +1,129 @@
+package workspace
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sandbar-dev/sandbar/confine"
+)
+
+// A journal lets a later sandbar finish the audit of a run whose sandbar
+// was killed (SIGKILL cannot be caught, so nothing runs Audit when the
+// command ends). The run writes its journal before the command starts and
+// removes it after Audit; RecoverJournals, called at the start of every
+// run, audits the journals of sandbars that are gone.
+type Journal struct{ path string }
+
+type journalData struct {
+	Pid       int
+	PidStart  string // the process's start time, so a reused PID is not mistaken for it
+	Home      string
+	Paths     []confine.Path
+	Watch     []Watched
+	Repos     []string
+	Scans     []*scan
+	StartedAt time.Time
+}
+
+// Journal records what Audit needs in dir.
+func (sb *Sandbox) Journal(dir string) (*Journal, error) {
+	d := journalData{
+		Pid: os.Getpid(), PidStart: procStart(os.Getpid()),
+		Home: sb.home, Paths: sb.Paths, Watch: sb.Watch, Repos: sb.Repos, Scans: sb.scans,
+		StartedAt: sb.now(),
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(d); err != nil {
+		return nil, fmt.Errorf("writing run journal: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("writing run journal: %w", err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%d-%d.gob", d.Pid, time.Now().UnixNano()))
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		return nil, fmt.Errorf("writing run journal: %w", err)
+	}
+	return &Journal{path: path}, nil
+}
+
+// Done removes the journal once the run's own Audit is complete.
+func (j *Journal) Done() error {
+	if err := os.Remove(j.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing run journal: %w", err)
+	}
+	return nil
+}
+
+// RecoverJournals audits the runs in dir whose sandbar is no longer
+// running, quarantining what their commands left at protected paths, and
+// removes their journals.
+func RecoverJournals(dir, quarantine string) ([]confine.Violation, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading run journals: %w", err)
+	}
+	var out []confine.Violation
+	var errs []error
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".gob") {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		var d journalData
+		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&d); err != nil {
+			errs = append(errs, fmt.Errorf("run journal %s is damaged (%v); it was removed", path, err))
+			os.Remove(path)
+			continue
+		}
+		if d.PidStart != "" && procStart(d.Pid) == d.PidStart {
+			continue // that sandbar is still running
+		}
+		sb := &Sandbox{home: d.Home, Paths: d.Paths, Watch: d.Watch, Repos: d.Repos, scans: d.Scans, now: time.Now}
+		vs, err := sb.Audit(quarantine)
+		for i := range vs {
+			vs[i].Rule += " (left by a run whose sandbar was killed at " + d.StartedAt.Format(time.RFC3339) + " or later)"
+		}
+		out = append(out, vs...)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		os.Remove(path)
+	}
+	return out, errors.Join(errs...)
+}
+
+// procStart is a process's start time in clock ticks since boot, or ""
+// when there is no such process.
+func procStart(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name, in parentheses, may hold spaces; fields count
+	// from after it.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return ""
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return ""
+	}
+	return fields[19]
+}
