@@ -18,8 +18,8 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 var layout = confine.BwrapLayout{
 	SeccompFD:    3,
 	StatusFD:     4,
-	FirstExtraFD: 7,
-	Init:         []string{"/proc/self/fd/5", "__sandbar_init", "6", "5", "--"},
+	FirstExtraFD: 8,
+	Init:         []string{"/proc/self/fd/5", "__sandbar_init", "6", "5", "7", "--"},
 }
 
 func TestBwrapArgsGolden(t *testing.T) {
@@ -65,7 +65,7 @@ func TestBwrapArgsGolden(t *testing.T) {
 			}
 			got := strings.Join(args, "\n") + "\n"
 			for i, d := range fds {
-				got += fmt.Sprintf("# fd %d: %q\n", 7+i, d.Path)
+				got += fmt.Sprintf("# fd %d: %q\n", 8+i, d.Path)
 			}
 			golden := filepath.Join("testdata", strings.ReplaceAll(tt.name, " ", "-")+".bwrap.golden")
 			if *update {
@@ -103,7 +103,7 @@ func TestBwrapArgsInvariants(t *testing.T) {
 		" --unshare-user ", " --unshare-pid ", " --unshare-net ", " --unshare-ipc ",
 		" --unshare-uts ", " --unshare-cgroup ", " --disable-userns ", " --cap-drop ALL ",
 		" --die-with-parent ", " --new-session ", " --ro-bind / / ", " --seccomp 3 ",
-		" --bind-fd 7 /w ",
+		" --bind-fd 8 /w ",
 	} {
 		if !strings.Contains(joined, must) {
 			t.Errorf("bwrap args lack %q:\n%s", must, joined)

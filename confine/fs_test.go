@@ -66,7 +66,7 @@ func TestWorkspaceIsWritable(t *testing.T) {
 
 func TestTmpIsPrivate(t *testing.T) {
 	f := confinetest.NewFixture(t)
-	name := "sandbar-private-tmp-" + filepath.Base(f.Root)
+	name := confinetest.Unique("sandbar-private-tmp")
 	o := confinetest.Probe(t, f.Spec(nil), "write", filepath.Join("/tmp", name))
 	if o.Errno != 0 {
 		t.Fatalf("write to /tmp in the sandbox: %v", o)
@@ -76,7 +76,7 @@ func TestTmpIsPrivate(t *testing.T) {
 		t.Errorf("the sandbox's /tmp write reached the host's /tmp")
 	}
 	// And the host's /tmp is not visible inside.
-	hostFile := filepath.Join(os.TempDir(), "sandbar-host-"+filepath.Base(f.Root))
+	hostFile := filepath.Join(os.TempDir(), confinetest.Unique("sandbar-host"))
 	os.WriteFile(hostFile, []byte("host"), 0o644)
 	defer os.Remove(hostFile)
 	if o := confinetest.Probe(t, f.Spec(nil), "read", hostFile); !o.Failed(syscall.ENOENT) {

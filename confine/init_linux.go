@@ -46,19 +46,39 @@ var forwarded = []os.Signal{
 	syscall.SIGCONT,
 }
 
-// runInit is PID 1 of the sandbox. args: STATUS-FD EXE-FD -- ARGV...
+// runInit is PID 1 of the sandbox. args: STATUS-FD EXE-FD LIFELINE-FD --
+// ARGV...
 func runInit(args []string) int {
-	if len(args) < 4 || args[2] != "--" {
+	if len(args) < 5 || args[3] != "--" {
 		fmt.Fprintln(os.Stderr, "sandbar init: bad arguments")
 		return 125
 	}
 	statusFD, err1 := strconv.Atoi(args[0])
 	exeFD, err2 := strconv.Atoi(args[1])
-	if err1 != nil || err2 != nil {
+	lifeFD, err3 := strconv.Atoi(args[2])
+	if err1 != nil || err2 != nil || err3 != nil {
 		fmt.Fprintln(os.Stderr, "sandbar init: bad descriptor arguments")
 		return 125
 	}
-	argv := args[3:]
+	argv := args[4:]
+
+	// The lifeline is a pipe whose only writer is sandbar. When sandbar
+	// dies, however it dies, the read sees end of file and the sandbox
+	// goes with it. bwrap's --die-with-parent should do the same through
+	// a parent-death signal, but that signal is lost whenever credentials
+	// change after it is set, and bwrap changes them while it builds the
+	// sandbox; a pipe has no such exceptions.
+	orphaned := make(chan struct{})
+	go func() {
+		var b [1]byte
+		for {
+			n, err := unix.Read(lifeFD, b[:])
+			if n == 0 || (err != nil && err != unix.EINTR) {
+				close(orphaned)
+				return
+			}
+		}
+	}()
 	status := os.NewFile(uintptr(statusFD), "status")
 	report := func(st initStatus) int {
 		b, _ := json.Marshal(st)
@@ -100,9 +120,12 @@ func runInit(args []string) int {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, append([]os.Signal{syscall.SIGCHLD}, forwarded...)...)
 
-	proc, err := os.StartProcess(path, argv, &os.ProcAttr{
+	// syscall.ForkExec rather than os.StartProcess: the latter probes
+	// pidfd support with an extra fork on first use, a cost paid on
+	// every run here.
+	child, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Env:   os.Environ(),
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Files: []uintptr{0, 1, 2},
 		Sys: &syscall.SysProcAttr{
 			// Its own process group, so a forwarded signal reaches the
 			// command's whole pipeline, as a terminal would send it.
@@ -119,8 +142,16 @@ func runInit(args []string) int {
 		}
 		return report(initStatus{ExitCode: code, Error: err.Error()})
 	}
-	child := proc.Pid
-	for sig := range sigs {
+	for {
+		var sig os.Signal
+		select {
+		case <-orphaned:
+			// Everything in the namespace but us; our exit takes the
+			// rest.
+			unix.Kill(-1, syscall.SIGKILL)
+			return 128 + int(syscall.SIGKILL)
+		case sig = <-sigs:
+		}
 		if sig != syscall.SIGCHLD {
 			if err := unix.Kill(-child, sig.(syscall.Signal)); err != nil {
 				unix.Kill(child, sig.(syscall.Signal))
@@ -145,7 +176,6 @@ func runInit(args []string) int {
 			return report(initStatus{ExitCode: ws.ExitStatus()})
 		}
 	}
-	return 125
 }
 
 func explainLookPath(err error) string {

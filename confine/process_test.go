@@ -122,7 +122,7 @@ func TestHostUnixSocketsUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	abstract := "@sandbar-test-" + filepath.Base(f.Root)
+	abstract := "@" + confinetest.Unique("sandbar-test")
 	aln, err := net.Listen("unix", abstract)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func TestTIOCSTIRefused(t *testing.T) {
 
 func TestBackgroundProcessesDieWithTheCommand(t *testing.T) {
 	f := confinetest.NewFixture(t)
-	marker := "sandbar-bg-" + filepath.Base(f.Root)
+	marker := confinetest.Unique("sandbar-bg")
 	o := confinetest.Probe(t, f.Spec(nil), "spawn", marker)
 	if o.Errno != 0 {
 		t.Fatalf("spawn: %v", o)
@@ -187,7 +187,7 @@ func TestBackgroundProcessesDieWithTheCommand(t *testing.T) {
 func TestSandboxDiesWithSandbar(t *testing.T) {
 	confinetest.RequireBwrap(t)
 	f := confinetest.NewFixture(t)
-	marker := "sandbar-orphan-" + filepath.Base(f.Root)
+	marker := confinetest.Unique("sandbar-orphan")
 	spec := f.Spec([]string{"/bin/sh", "-c", "sleep 1000; true", marker})
 	runner := exec.Command("/proc/self/exe", "-test.run=^$")
 	runner.Env = append(os.Environ(), confinetest.RunnerEnv(t, spec))
@@ -231,7 +231,7 @@ func TestSignalsAreForwarded(t *testing.T) {
 func TestCancelKillsTheSandbox(t *testing.T) {
 	confinetest.RequireBwrap(t)
 	f := confinetest.NewFixture(t)
-	marker := "sandbar-cancel-" + filepath.Base(f.Root)
+	marker := confinetest.Unique("sandbar-cancel")
 	spec := f.Spec([]string{"/bin/sh", "-c", "sleep 1000; true", marker})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan confine.Result, 1)

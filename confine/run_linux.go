@@ -122,6 +122,17 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	closers = append(closers, initStatusR, initStatusW)
 	childSide = append(childSide, initStatusW)
 
+	// The lifeline: the init reads it, and only this process holds the
+	// write end (close-on-exec, so no other child of ours inherits it).
+	// When this process dies the init sees end of file and tears the
+	// sandbox down.
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		return Result{}, &SetupError{"creating lifeline pipe", err}
+	}
+	closers = append(closers, lifeR, lifeW)
+	childSide = append(childSide, lifeR)
+
 	args, fds, err := BwrapArgs(s, runLayout)
 	if err != nil {
 		return Result{}, &SetupError{"building sandbox", err}
@@ -243,9 +254,11 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 
 	waitErr := cmd.Wait()
 	close(done)
-	// bwrap has exited, so every writer of both pipes is gone.
-	bwrapStatusW.Close()
+	// The init is gone, so its pipe is at its end. bwrap's status may
+	// still be held open for a moment by a helper process bwrap forked;
+	// everything needed from it (the init's PID) came long ago.
 	initStatusW.Close()
+	bwrapStatusR.Close()
 	statusWG.Wait()
 
 	res := Result{Duration: time.Since(start)}
@@ -335,12 +348,13 @@ func nilIfNone(f *os.File) io.ReadWriter {
 
 // runLayout is where Run puts bwrap's descriptors: 3 the seccomp filter,
 // 4 bwrap's status, 5 sandbar's own executable (the init), 6 the init's
-// status pipe, 7 and up the descriptors BwrapArgs asks for.
+// status pipe, 7 the lifeline, 8 and up the descriptors BwrapArgs asks
+// for.
 var runLayout = BwrapLayout{
 	SeccompFD:    3,
 	StatusFD:     4,
-	FirstExtraFD: 7,
-	Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "--"},
+	FirstExtraFD: 8,
+	Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "7", "--"},
 }
 
 // openDescriptor opens what BwrapArgs asked for. A path is opened with

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -281,14 +282,14 @@ func TestCheckJSON(t *testing.T) {
 func TestExplainShowsBwrap(t *testing.T) {
 	e := newEnv(t)
 	r := e.sandbar(e.ws, "explain", "--", "make")
-	if r.code != 0 || !strings.Contains(r.stdout, "bwrap") || !strings.Contains(r.stdout, " "+e.ws+" ") || !strings.Contains(r.stdout, "# fd 8: "+e.ws+" (opened without following symbolic links)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "bwrap") || !strings.Contains(r.stdout, " "+e.ws+" ") || !strings.Contains(r.stdout, "# fd 9: "+e.ws+" (opened without following symbolic links)") {
 		t.Errorf("explain: %+v", r)
 	}
 }
 
 func TestKilledSandbarLeavesNothingRunning(t *testing.T) {
 	e := newEnv(t)
-	marker := "sandbar-e2e-orphan-" + filepath.Base(e.root)
+	marker := "sandbar-e2e-orphan-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	cmd := exec.Command(sandbarBin, "run", "--", "sh", "-c", "sleep 1000 & sleep 1000; true", marker)
 	cmd.Dir = e.ws
 	cmd.Env = e.environ()

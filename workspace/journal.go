@@ -22,13 +22,15 @@ import (
 type Journal struct{ path string }
 
 type journalData struct {
-	Pid       int
-	PidStart  string // the process's start time, so a reused PID is not mistaken for it
-	Home      string
-	Paths     []confine.Path
-	Watch     []Watched
-	Repos     []string
-	Scans     []*scan
+	Pid      int
+	PidStart string // the process's start time, so a reused PID is not mistaken for it
+	Home     string
+	Paths    []confine.Path
+	Watch    []Watched
+	Repos    []string
+	// Roots are the scanned roots; recovery walks them afresh rather
+	// than carry every run's scan in its journal.
+	Roots     []string
 	StartedAt time.Time
 }
 
@@ -36,8 +38,11 @@ type journalData struct {
 func (sb *Sandbox) Journal(dir string) (*Journal, error) {
 	d := journalData{
 		Pid: os.Getpid(), PidStart: procStart(os.Getpid()),
-		Home: sb.home, Paths: sb.Paths, Watch: sb.Watch, Repos: sb.Repos, Scans: sb.scans,
+		Home: sb.home, Paths: sb.Paths, Watch: sb.Watch, Repos: sb.Repos,
 		StartedAt: sb.now(),
+	}
+	for _, sc := range sb.scans {
+		d.Roots = append(d.Roots, sc.Root)
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(d); err != nil {
@@ -92,7 +97,10 @@ func RecoverJournals(dir, quarantine string) ([]confine.Violation, error) {
 		if d.PidStart != "" && procStart(d.Pid) == d.PidStart {
 			continue // that sandbar is still running
 		}
-		sb := &Sandbox{home: d.Home, Paths: d.Paths, Watch: d.Watch, Repos: d.Repos, scans: d.Scans, now: time.Now}
+		sb := &Sandbox{home: d.Home, Paths: d.Paths, Watch: d.Watch, Repos: d.Repos, now: time.Now}
+		for _, root := range d.Roots {
+			sb.scans = append(sb.scans, &scan{Root: root})
+		}
 		vs, err := sb.Audit(quarantine)
 		for i := range vs {
 			vs[i].Rule += " (left by a run whose sandbar was killed at " + d.StartedAt.Format(time.RFC3339) + " or later)"

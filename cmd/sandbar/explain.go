@@ -44,7 +44,8 @@ func cmdExplain(args []string, stdout, stderr *os.File) int {
 		return exitFailure
 	}
 	fmt.Fprintln(stdout, "# Descriptors: 3 seccomp filter, 4 bwrap status, 5 sandbar's own binary (the init),")
-	fmt.Fprintln(stdout, "# 6 the init's status pipe; the others are listed after the command.")
+	fmt.Fprintln(stdout, "# 6 the init's status pipe, 7 the lifeline (the sandbox ends when sandbar does);")
+	fmt.Fprintln(stdout, "# the others are listed after the command.")
 	fmt.Fprintln(stdout, "# The environment is passed to bwrap as is; `sandbar check --json` lists its names.")
 	fmt.Fprint(stdout, line)
 	if *showSeccomp {

@@ -2,6 +2,8 @@ package confinetest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,4 +133,13 @@ func Probe(t testing.TB, spec confine.Spec, op string, args ...string) Outcome {
 		t.Fatalf("probe %s %v exited %d\nstdout:\n%s\nstderr:\n%s", op, args, res.ExitCode, stdout, stderr)
 	}
 	return Parse(t, stdout)
+}
+
+// Unique returns a name no other test run uses, for markers that are
+// looked for machine-wide (process command lines, abstract sockets,
+// files in the host's /tmp).
+func Unique(prefix string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
 }
