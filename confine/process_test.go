@@ -77,6 +77,16 @@ func TestNamespacesAndPrivileges(t *testing.T) {
 			t.Errorf("mount: %v; want EPERM", o)
 		}
 	})
+	t.Run("no new privileges", func(t *testing.T) {
+		if o := confinetest.Probe(t, spec, "status-field", "NoNewPrivs"); o.Out != "1" {
+			t.Errorf("NoNewPrivs = %q; want 1 (setuid binaries must not gain privileges)", o.Out)
+		}
+	})
+	t.Run("io_uring", func(t *testing.T) {
+		if o := confinetest.Probe(t, spec, "io-uring"); !o.Failed(syscall.EPERM) {
+			t.Errorf("io_uring_setup: %v; want EPERM", o)
+		}
+	})
 	t.Run("no capabilities", func(t *testing.T) {
 		if o := confinetest.Probe(t, spec, "capeff"); o.Out != "0000000000000000" {
 			t.Errorf("CapEff = %q; want all zero", o.Out)

@@ -68,6 +68,22 @@ func TestRunReport(t *testing.T) {
 	}
 }
 
+// A run in a clean repository leaves it clean: no placeholder files for
+// protected paths, nothing in git status.
+func TestRunLeavesNoPlaceholders(t *testing.T) {
+	e := newEnv(t)
+	e.write(filepath.Join(e.ws, "README"), "x\n")
+	e.git(e.ws, "add", "README")
+	e.git(e.ws, "commit", "-q", "-m", "init")
+	e.write(filepath.Join(e.home, ".ssh", "config"), "Host *\n")
+	if r := e.sandbar(e.ws, "run", "--", "ls", "-la"); r.code != 0 {
+		t.Fatalf("run: %+v", r)
+	}
+	if st := e.git(e.ws, "status", "--porcelain", "--ignored"); st != "" {
+		t.Errorf("git status after a run:\n%s", st)
+	}
+}
+
 func TestRunConfines(t *testing.T) {
 	e := newEnv(t)
 	e.extraEnv = []string{"GITHUB_TOKEN=ghp_secret", "AWS_SECRET_ACCESS_KEY=aws", "SSH_AUTH_SOCK=/run/agent.sock", "EDITOR=vi"}

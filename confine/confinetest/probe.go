@@ -192,6 +192,23 @@ var ops = map[string]func(args []string) (string, error){
 		return v, nil
 	},
 	"environ": func(a []string) (string, error) { return strings.Join(os.Environ(), "\n"), nil },
+	"status-field": func(a []string) (string, error) {
+		b, err := os.ReadFile("/proc/self/status")
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, a[0]+":") {
+				return strings.TrimSpace(strings.TrimPrefix(l, a[0]+":")), nil
+			}
+		}
+		return "", err
+	},
+	"io-uring": func(a []string) (string, error) {
+		params := make([]byte, 120) // struct io_uring_params
+		_, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 1, uintptr(unsafePointer(&params[0])), 0)
+		if errno != 0 {
+			return "", errno
+		}
+		return "", nil
+	},
 	"capeff": func(a []string) (string, error) {
 		b, err := os.ReadFile("/proc/self/status")
 		for _, l := range strings.Split(string(b), "\n") {
