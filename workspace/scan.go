@@ -75,7 +75,7 @@ func (prev *scan) update(root string, writable func(string) bool, now time.Time)
 		if err := syscall.Lstat(dir, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
 			return
 		}
-		ctime := st.Ctim.Nano()
+		ctime := ctimeOf(&st)
 		mu.Lock()
 		info := old[dir]
 		mu.Unlock()

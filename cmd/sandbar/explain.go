@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/sandbar-dev/sandbar/confine"
-	"github.com/sandbar-dev/sandbar/confine/seccomp"
 )
 
 func cmdExplain(args []string, stdout, stderr *os.File) int {
@@ -49,19 +48,14 @@ func cmdExplain(args []string, stdout, stderr *os.File) int {
 	fmt.Fprintln(stdout, "# The environment is passed to bwrap as is; `sandbar check --json` lists its names.")
 	fmt.Fprint(stdout, line)
 	if *showSeccomp {
-		arch, err := seccomp.NativeArch()
-		if err != nil {
-			errorf(stderr, "%v", err)
-			return exitFailure
-		}
-		prog, err := seccomp.Build(arch, seccomp.Options{AllowUnixSockets: spec.AllowUnixSockets})
+		listing, err := seccompListing(spec.AllowUnixSockets)
 		if err != nil {
 			errorf(stderr, "%v", err)
 			return exitFailure
 		}
 		fmt.Fprintln(stdout)
 		fmt.Fprintln(stdout, "# seccomp filter (fd 3):")
-		fmt.Fprint(stdout, seccomp.Disassemble(prog))
+		fmt.Fprint(stdout, listing)
 	}
 	return 0
 }

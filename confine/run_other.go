@@ -1,0 +1,23 @@
+//go:build !linux
+
+package confine
+
+import (
+	"context"
+	"errors"
+	"runtime"
+)
+
+// Run is not available on this platform yet: the macOS backend
+// (Seatbelt) is still to come. It fails closed.
+func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
+	return Result{}, &SetupError{"confining", errors.New("sandbar has no backend for " + runtime.GOOS + " yet")}
+}
+
+// MaybeInit does nothing where there is no in-sandbox init.
+func MaybeInit() {}
+
+// Explain describes the backend invocation; there is none here yet.
+func Explain(s Spec) (string, error) {
+	return "", errors.New("sandbar has no backend for " + runtime.GOOS + " yet")
+}
