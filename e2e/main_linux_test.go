@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sandbar-dev/sandbar/confine/confinetest"
 )
 
 // sandbarBin is the binary under test.
@@ -41,15 +43,7 @@ func setup(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
-func requireBwrap(t testing.TB) {
-	t.Helper()
-	if _, err := exec.LookPath("bwrap"); err != nil {
-		if os.Getenv("SANDBAR_ALLOW_SKIP") == "1" {
-			t.Skip("bubblewrap is not installed and SANDBAR_ALLOW_SKIP=1")
-		}
-		t.Fatal("bubblewrap is not installed; install it (sudo apt-get install -y bubblewrap) or set SANDBAR_ALLOW_SKIP=1")
-	}
-}
+func requireBwrap(t testing.TB) { confinetest.RequireBwrap(t) }
 
 // env is a user's machine for one test: a home with secrets, XDG
 // directories, and a workspace that is a git repository.

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sandbar-dev/sandbar/confine/confinetest"
 )
 
 func TestVersion(t *testing.T) {
@@ -312,10 +314,10 @@ func TestKilledSandbarLeavesNothingRunning(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the command to start", 10*time.Second, func() bool { return len(marked(marker)) > 0 })
+	confinetest.WaitFor(t, "the command to start", 10*time.Second, func() bool { return len(confinetest.Marked(marker)) > 0 })
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	waitFor(t, "every confined process to die", 5*time.Second, func() bool { return len(marked(marker)) == 0 })
+	confinetest.WaitFor(t, "every confined process to die", 5*time.Second, func() bool { return len(confinetest.Marked(marker)) == 0 })
 }
 
 // A sandbar killed with SIGKILL cannot audit its run; the next run does.
@@ -328,7 +330,7 @@ func TestKilledRunIsAuditedByTheNextRun(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the command to write .envrc", 10*time.Second, func() bool {
+	confinetest.WaitFor(t, "the command to write .envrc", 10*time.Second, func() bool {
 		_, err := os.Stat(envrc)
 		return err == nil
 	})
