@@ -8,10 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sandbar-dev/sandbar/confine/notify"
+	"github.com/sandbar-dev/sandbar/confine/seccomp"
 )
 
 // initArg is argv[1] of sandbar's binary when bwrap runs it as the
@@ -46,21 +50,22 @@ var forwarded = []os.Signal{
 	syscall.SIGCONT,
 }
 
-// runInit is PID 1 of the sandbox. args: STATUS-FD EXE-FD LIFELINE-FD --
-// ARGV...
+// runInit is PID 1 of the sandbox. args: STATUS-FD EXE-FD LIFELINE-FD
+// NOTIFY-FD -- ARGV... NOTIFY-FD is -1 when nothing needs watching.
 func runInit(args []string) int {
-	if len(args) < 5 || args[3] != "--" {
+	if len(args) < 6 || args[4] != "--" {
 		fmt.Fprintln(os.Stderr, "sandbar init: bad arguments")
 		return 125
 	}
 	statusFD, err1 := strconv.Atoi(args[0])
 	exeFD, err2 := strconv.Atoi(args[1])
 	lifeFD, err3 := strconv.Atoi(args[2])
-	if err1 != nil || err2 != nil || err3 != nil {
+	notifyFD, err4 := strconv.Atoi(args[3])
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 		fmt.Fprintln(os.Stderr, "sandbar init: bad descriptor arguments")
 		return 125
 	}
-	argv := args[4:]
+	argv := args[5:]
 
 	// The lifeline is a pipe whose only writer is sandbar. When sandbar
 	// dies, however it dies, the read sees end of file and the sandbox
@@ -120,6 +125,18 @@ func runInit(args []string) int {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, append([]os.Signal{syscall.SIGCHLD}, forwarded...)...)
 
+	if notifyFD >= 0 {
+		// The watch filter goes on this thread only, and the command is
+		// forked from this thread, so it inherits the filter while the
+		// init's other threads (signals, the lifeline) stay unwatched.
+		// The thread is never unlocked.
+		runtime.LockOSThread()
+		if err := watchCreates(notifyFD); err != nil {
+			fmt.Fprintf(os.Stderr, "sandbar: %v\n", err)
+			return report(initStatus{ExitCode: 125, Error: err.Error()})
+		}
+	}
+
 	// syscall.ForkExec rather than os.StartProcess: the latter probes
 	// pidfd support with an extra fork on first use, a cost paid on
 	// every run here.
@@ -176,6 +193,30 @@ func runInit(args []string) int {
 			return report(initStatus{ExitCode: ws.ExitStatus()})
 		}
 	}
+}
+
+// watchCreates installs the filter that sends every system call creating
+// a directory entry to sandbar, and hands sandbar the listener through
+// sock.
+func watchCreates(sock int) error {
+	arch, err := seccomp.NativeArch()
+	if err != nil {
+		return err
+	}
+	prog, err := seccomp.BuildNotify(arch)
+	if err != nil {
+		return err
+	}
+	listener, err := seccomp.InstallListener(prog)
+	if err != nil {
+		return fmt.Errorf("watching file creation: %w", err)
+	}
+	defer unix.Close(listener)
+	defer unix.Close(sock)
+	if err := notify.SendFD(sock, listener); err != nil {
+		return fmt.Errorf("handing the watch to sandbar: %w", err)
+	}
+	return nil
 }
 
 func explainLookPath(err error) string {

@@ -32,6 +32,9 @@ type Result struct {
 	// Signal is the signal that killed the command, 0 if it exited.
 	Signal   syscall.Signal
 	Duration time.Duration
+	// Violations are what the sandbox refused while the command ran and
+	// could name (see Spec.Uncreatable).
+	Violations []Violation
 }
 
 // Runner runs Specs with bubblewrap.

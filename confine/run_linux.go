@@ -95,7 +95,32 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	closers = append(closers, lifeR, lifeW)
 	childSide = append(childSide, lifeR)
 
-	args, fds, err := BwrapArgs(s, runLayout)
+	// The watch: the init hands back, over this socket pair, the listener
+	// of a filter that reports every creation of a directory entry.
+	var watchSock *os.File
+	layout := runLayout
+	if len(s.Uncreatable) > 0 {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return Result{}, &SetupError{"creating watch socket", err}
+		}
+		watchSock = os.NewFile(uintptr(pair[0]), "watch")
+		child := os.NewFile(uintptr(pair[1]), "watch-child")
+		closers = append(closers, watchSock, child)
+		childSide = append(childSide, child)
+	} else {
+		// No watch: the init gets -1, and the descriptor is a harmless
+		// /dev/null to keep the numbering.
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			return Result{}, &SetupError{"opening " + os.DevNull, err}
+		}
+		closers = append(closers, devnull)
+		childSide = append(childSide, devnull)
+		layout = runLayoutNoWatch
+	}
+
+	args, fds, err := BwrapArgs(s, layout)
 	if err != nil {
 		return Result{}, &SetupError{"building sandbox", err}
 	}
@@ -214,8 +239,17 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		}
 	}()
 
+	var watch *watcher
+	if watchSock != nil {
+		watch = startWatch(watchSock, s.Uncreatable)
+	}
+
 	waitErr := cmd.Wait()
 	close(done)
+	var refused []Violation
+	if watch != nil {
+		refused = watch.stop()
+	}
 	// The init is gone, so its pipe is at its end. bwrap's status may
 	// still be held open for a moment by a helper process bwrap forked;
 	// everything needed from it (the init's PID) came long ago.
@@ -223,7 +257,7 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	bwrapStatusR.Close()
 	statusWG.Wait()
 
-	res := Result{Duration: time.Since(start)}
+	res := Result{Duration: time.Since(start), Violations: refused}
 	mu.Lock()
 	defer mu.Unlock()
 	switch {
@@ -310,13 +344,21 @@ func nilIfNone(f *os.File) io.ReadWriter {
 
 // runLayout is where Run puts bwrap's descriptors: 3 the seccomp filter,
 // 4 bwrap's status, 5 sandbar's own executable (the init), 6 the init's
-// status pipe, 7 the lifeline, 8 and up the descriptors BwrapArgs asks
-// for.
+// status pipe, 7 the lifeline, 8 the watch socket, 9 and up the
+// descriptors BwrapArgs asks for.
 var runLayout = BwrapLayout{
 	SeccompFD:    3,
 	StatusFD:     4,
-	FirstExtraFD: 8,
-	Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "7", "--"},
+	FirstExtraFD: 9,
+	Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "7", "8", "--"},
+}
+
+// runLayoutNoWatch is runLayout for a Spec with nothing to watch.
+var runLayoutNoWatch = BwrapLayout{
+	SeccompFD:    3,
+	StatusFD:     4,
+	FirstExtraFD: 9,
+	Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "7", "-1", "--"},
 }
 
 // openDescriptor opens what BwrapArgs asked for. A path is opened with

@@ -70,8 +70,15 @@ type Spec struct {
 	// command runs, because a protected path lies beneath them: a command
 	// that could rename .git away and create a fresh one would slip past
 	// the read-only mount on the old .git/hooks.
-	Pin     []string
-	Network Network
+	Pin []string
+	// Uncreatable are paths that do not exist and that the command must
+	// not create (by any name: file, directory, link, rename), because
+	// something on the host would later run what it put there. A mount
+	// cannot cover a path that does not exist, so Run watches the system
+	// calls that create directory entries and refuses these (best effort:
+	// see Violation and docs/notify.md); Why names the rule.
+	Uncreatable []Path
+	Network     Network
 	// AllowUnixSockets lets the command create Unix domain sockets. Off,
 	// the command can still use socketpair(2) but cannot connect to any
 	// socket on the host (ssh-agent, Docker, D-Bus, X11).
@@ -121,6 +128,12 @@ func (s Spec) Validate() (Spec, error) {
 	}
 	out.Paths = kept
 	sortPaths(out.Paths)
+
+	for _, u := range s.Uncreatable {
+		if err := checkAbs(u.Path); err != nil {
+			return s, fmt.Errorf("spec: uncreatable path (%s): %w", u.Why, err)
+		}
+	}
 
 	pins := map[string]bool{}
 	for _, d := range s.Pin {

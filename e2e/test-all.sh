@@ -56,7 +56,7 @@ if [ "$(id -u)" = 0 ]; then
   chmod 755 "$dir"
   trap 'rm -rf "$dir"' EXIT
   cp bin/sandbar "$dir/sandbar"
-  pkgs=(./confine ./confine/seccomp ./confine/doctor ./workspace ./e2e)
+  pkgs=(./confine ./confine/seccomp ./confine/notify ./confine/doctor ./workspace ./e2e)
   for p in "${pkgs[@]}"; do
     go test -c -o "$dir/$(echo "$p" | tr -c 'a-z0-9\n' '_').test" "$p"
   done

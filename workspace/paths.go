@@ -156,6 +156,9 @@ func (sb *Sandbox) Spec(argv []string, dir string) (confine.Spec, error) {
 		Paths: sb.Paths,
 		Pin:   sb.Pin,
 	}
+	for _, w := range sb.Watch {
+		s.Uncreatable = append(s.Uncreatable, confine.Path{Path: w.Path, Access: confine.ReadOnly, Why: w.Rule})
+	}
 	if a := s.AccessOf(abs); a.Access == confine.Hidden {
 		return confine.Spec{}, fmt.Errorf("working directory %s is hidden in the sandbox (%s)", dir, a.Why)
 	}

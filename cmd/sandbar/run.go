@@ -114,7 +114,8 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		return exitFailure
 	}
 
-	violations, auditErr := sb.Audit(places.Quarantine)
+	undone, auditErr := sb.Audit(places.Quarantine)
+	violations := append(res.Violations, undone...)
 	if auditErr != nil {
 		errorf(stderr, "checking protected paths after the run: %v", auditErr)
 	} else if err := journal.Done(); err != nil {
@@ -169,19 +170,28 @@ func signalName(s syscall.Signal) string {
 	return fmt.Sprintf("SIG%d", int(s))
 }
 
-// summarize prints at most a few lines about what was refused or undone.
+// summarize prints at most a few lines about what the sandbox refused and
+// what sandbar had to undo after the command.
 func summarize(w io.Writer, vs []confine.Violation) {
 	if len(vs) == 0 {
 		return
 	}
 	sort.SliceStable(vs, func(i, j int) bool { return vs[i].Count > vs[j].Count })
-	fmt.Fprintf(w, "sandbar: %d protected path%s changed by the command were undone:\n", len(vs), plural(len(vs), "", "s"))
+	fmt.Fprintf(w, "sandbar: %d protected path%s the command tried to change:\n", len(vs), plural(len(vs), "", "s"))
 	for i, v := range vs {
 		if i == 5 {
 			fmt.Fprintf(w, "  ... and %d more (see --report)\n", len(vs)-5)
 			break
 		}
-		fmt.Fprintf(w, "  %s %s (%s): %s\n", v.Operation, v.Path, v.Rule, v.Undone)
+		what := "refused"
+		if v.Undone != "" {
+			what = "undone: " + v.Undone
+		}
+		times := ""
+		if v.Count > 1 {
+			times = fmt.Sprintf(" (%d times)", v.Count)
+		}
+		fmt.Fprintf(w, "  %s %s%s, %s; %s\n", v.Operation, v.Path, times, v.Rule, what)
 	}
 }
 

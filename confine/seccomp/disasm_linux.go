@@ -259,6 +259,10 @@ func argValueName(info *archInfo, s accState, code uint16, k uint32) string {
 		return map[uint32]string{afUnix: "AF_UNIX"}[k]
 	case only("clone", "unshare") && s.arg == 0 && code == opJSET:
 		return cloneFlagNames(k)
+	case (only("open") && s.arg == 1 || only("openat") && s.arg == 2) && code == opJSET:
+		return map[uint32]string{oCreat: "O_CREAT"}[k]
+	case only("seccomp") && s.arg == 1 && code == opJSET:
+		return map[uint32]string{unix.SECCOMP_FILTER_FLAG_NEW_LISTENER: "SECCOMP_FILTER_FLAG_NEW_LISTENER"}[k]
 	}
 	return ""
 }

@@ -64,5 +64,16 @@
 // to read interface and route state, and changing that state needs
 // privilege in the network namespace.
 //
+// # The notify filter
+//
+// BuildNotify builds a second, separate filter that refuses nothing by
+// itself: it sends every system call that creates a directory entry
+// (open and openat only with O_CREAT) to a supervisor outside the
+// sandbox with SECCOMP_RET_USER_NOTIF, and allows every other call.
+// InstallListener installs it on the calling thread and returns the
+// listener the supervisor reads; package confine/notify is that
+// supervisor. It lets sandbar refuse paths that do not exist yet, which
+// no mount can protect. docs/notify.md describes it.
+//
 // The package builds only on Linux; on other systems it is empty.
 package seccomp
