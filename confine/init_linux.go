@@ -125,6 +125,12 @@ func runInit(args []string) int {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, append([]os.Signal{syscall.SIGCHLD}, forwarded...)...)
 
+	// Sandbar may have died, or cancelled the run, while bwrap was still
+	// building the sandbox: then the command must not start at all.
+	if cut(lifeFD) {
+		return 128 + int(syscall.SIGKILL)
+	}
+
 	if notifyFD >= 0 {
 		// The watch filter goes on this thread only, and the command is
 		// forked from this thread, so it inherits the filter while the
@@ -217,6 +223,13 @@ func watchCreates(sock int) error {
 		return fmt.Errorf("handing the watch to sandbar: %w", err)
 	}
 	return nil
+}
+
+// cut reports whether the lifeline is at end of file, without waiting.
+func cut(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLIN) != 0
 }
 
 func explainLookPath(err error) string {

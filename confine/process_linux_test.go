@@ -292,3 +292,65 @@ func TestSwappedPathIsNotMounted(t *testing.T) {
 		t.Errorf("the command wrote through the swapped link")
 	}
 }
+
+// CreatedNothing lets the audit after a run skip its walk, so it must be
+// false whenever anything was created, however.
+func TestCreatedNothing(t *testing.T) {
+	f := confinetest.NewFixture(t)
+	os.WriteFile(filepath.Join(f.Workspace, "existing"), []byte("x"), 0o644)
+	watch := []confine.Path{{Path: filepath.Join(f.Workspace, ".envrc"), Why: "protected: .envrc"}}
+	tests := []struct {
+		name   string
+		script string
+		want   bool
+	}{
+		{"only reads", "cat existing; ls -la", true},
+		// A redirection opens with O_CREAT even when the file exists:
+		// counted, to be safe.
+		{"redirects to an existing file", "echo y > existing", false},
+		{"creates a file", "echo y > new", false},
+		{"creates in /tmp", "echo y > /tmp/x", false},
+		{"makes a directory", "mkdir d", false},
+		{"renames", "mv existing moved", false},
+		{"refused creation", "echo y > .envrc", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.WriteFile(filepath.Join(f.Workspace, "existing"), []byte("x"), 0o644)
+			spec := f.Spec([]string{"/bin/sh", "-c", tt.script})
+			spec.Uncreatable = watch
+			_, _, res := confinetest.Run(t, spec)
+			if res.CreatedNothing != tt.want {
+				t.Errorf("CreatedNothing = %v; want %v", res.CreatedNothing, tt.want)
+			}
+		})
+	}
+}
+
+// Cancelling at any moment, even before bwrap reported the sandbox's init,
+// ends the run and leaves nothing behind.
+func TestCancelAtAnyMoment(t *testing.T) {
+	confinetest.RequireBwrap(t)
+	f := confinetest.NewFixture(t)
+	for i := 0; i < 20; i++ {
+		marker := confinetest.Unique("sandbar-early")
+		spec := f.Spec([]string{"/bin/sh", "-c", "sleep 1000; true", marker})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			confine.Runner{}.Run(ctx, spec, confine.Stdio{})
+			close(done)
+		}()
+		// Spread the cancellations over bwrap's start-up.
+		time.Sleep(time.Duration(i) * 500 * time.Microsecond)
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("run %d: Run did not return 10s after cancel", i)
+		}
+		confinetest.WaitFor(t, "the sandbox to be gone", 5*time.Second, func() bool {
+			return len(confinetest.Marked(marker)) == 0
+		})
+	}
+}

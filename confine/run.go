@@ -35,6 +35,10 @@ type Result struct {
 	// Violations are what the sandbox refused while the command ran and
 	// could name (see Spec.Uncreatable).
 	Violations []Violation
+	// CreatedNothing is true when the sandbox watched file creation and
+	// the command created no file, directory or link anywhere: an audit
+	// of what it may have created can be skipped.
+	CreatedNothing bool
 }
 
 // Runner runs Specs with bubblewrap.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -142,20 +141,18 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		Stderr:     nilIfNone(stdio.Stderr),
 		ExtraFiles: childSide,
 		SysProcAttr: &syscall.SysProcAttr{
-			// If sandbar dies, bwrap dies, and with --die-with-parent so
-			// does everything it started.
-			Pdeathsig: syscall.SIGKILL,
 			// Out of sandbar's process group: a Ctrl-C meant for the
 			// command reaches it through the init, not by killing bwrap.
 			Setpgid: true,
+			// No parent-death signal for bwrap: killed in the middle of
+			// building the sandbox, it would leave its half-built child
+			// waiting forever for a go-ahead that never comes. The
+			// lifeline ends everything instead: if sandbar dies, bwrap
+			// finishes, the init starts, finds the lifeline cut and
+			// exits before the command runs.
 		},
 	}
 
-	// A parent-death signal fires when the *thread* that forked the child
-	// exits, and Go may retire threads. Keep this goroutine on its thread
-	// from fork to reap.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
 		return Result{}, &SetupError{"starting bubblewrap", err}
 	}
@@ -222,7 +219,7 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 			case <-done:
 				return
 			case <-ctx.Done():
-				killSandbox(cmd, &mu, &initPid)
+				killSandbox(&mu, &initPid, lifeW)
 				return
 			case sig, ok := <-r.Signals:
 				if !ok {
@@ -246,9 +243,15 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 
 	waitErr := cmd.Wait()
 	close(done)
-	var refused []Violation
+	// bwrap is gone; should anything of the sandbox linger (bwrap's own
+	// parent-death signal is not reliable), cutting the lifeline ends it.
+	lifeW.Close()
+	var (
+		refused        []Violation
+		createdNothing bool
+	)
 	if watch != nil {
-		refused = watch.stop()
+		refused, createdNothing = watch.stop()
 	}
 	// The init is gone, so its pipe is at its end. bwrap's status may
 	// still be held open for a moment by a helper process bwrap forked;
@@ -257,7 +260,7 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	bwrapStatusR.Close()
 	statusWG.Wait()
 
-	res := Result{Duration: time.Since(start), Violations: refused}
+	res := Result{Duration: time.Since(start), Violations: refused, CreatedNothing: createdNothing}
 	mu.Lock()
 	defer mu.Unlock()
 	switch {
@@ -320,19 +323,21 @@ type bwrapStatus struct {
 	ExitCode *int `json:"exit-code"`
 }
 
-func killSandbox(cmd *exec.Cmd, mu *sync.Mutex, initPid *int) {
+func killSandbox(mu *sync.Mutex, initPid *int, lifeline *os.File) {
+	// Cutting the lifeline ends the sandbox from the inside, whatever
+	// stage it is at: an init that has not started yet exits as soon as
+	// it does. bwrap itself is never killed: in the middle of building
+	// the sandbox, that would strand its child.
+	lifeline.Close()
 	mu.Lock()
 	pid := *initPid
 	mu.Unlock()
-	// Killing PID 1 of the sandbox kills everything in it, and its exit
-	// is reported only once the rest are gone, so when bwrap exits the
-	// sandbox is empty. Before the init is known, killing bwrap takes the
-	// sandbox down through --die-with-parent.
+	// Killing PID 1 of the sandbox kills everything in it at once, and
+	// its exit is reported only once the rest are gone, so when bwrap
+	// exits the sandbox is empty.
 	if pid != 0 {
 		syscall.Kill(pid, syscall.SIGKILL)
-		return
 	}
-	cmd.Process.Kill()
 }
 
 func nilIfNone(f *os.File) io.ReadWriter {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sandbar-dev/sandbar/confine/notify"
 )
@@ -13,6 +14,9 @@ import (
 type watcher struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// created counts every call that could create a directory entry.
+	created atomic.Int64
 
 	mu       sync.Mutex
 	refused  []Violation
@@ -38,14 +42,14 @@ func startWatch(sock *os.File, uncreatable []Path) *watcher {
 		w.mu.Lock()
 		w.listener = listener
 		w.mu.Unlock()
-		notify.Serve(ctx, listener, func(op notify.Op) bool {
+		notify.ServeCounting(ctx, listener, func(op notify.Op) bool {
 			rule, ok := rules[op.Path]
 			if !ok {
 				return false
 			}
 			w.record(op, rule)
 			return true
-		})
+		}, &w.created)
 	}()
 	return w
 }
@@ -66,16 +70,18 @@ func (w *watcher) record(op notify.Op, rule string) {
 }
 
 // stop ends the watch once the sandbox is gone and returns what it
-// refused.
-func (w *watcher) stop() []Violation {
+// refused, and whether the command created no directory entry at all
+// (false if the watch never started).
+func (w *watcher) stop() (refused []Violation, createdNothing bool) {
 	w.cancel()
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.listener >= 0 {
-		closeFD(w.listener)
+	if w.listener < 0 {
+		return w.refused, false
 	}
-	return w.refused
+	closeFD(w.listener)
+	return w.refused, w.created.Load() == 0
 }
 
 func closeFD(fd int) { os.NewFile(uintptr(fd), "listener").Close() }

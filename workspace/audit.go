@@ -16,7 +16,20 @@ import (
 // and exist now, and git repositories the command created with hooks or a
 // config that would run code. It moves each to quarantine (a directory
 // outside every workspace; nothing is deleted) and reports it.
+//
+// When the run is known to have created nothing (confine.Result's
+// CreatedNothing), AuditQuick does the same without walking the folders.
 func (sb *Sandbox) Audit(quarantine string) ([]confine.Violation, error) {
+	return sb.audit(quarantine, true)
+}
+
+// AuditQuick checks only the watched paths, for a run that created no
+// directory entry (so no repository either).
+func (sb *Sandbox) AuditQuick(quarantine string) ([]confine.Violation, error) {
+	return sb.audit(quarantine, false)
+}
+
+func (sb *Sandbox) audit(quarantine string, rescan bool) ([]confine.Violation, error) {
 	q := quarantiner{dir: filepath.Join(quarantine, time.Now().UTC().Format("20060102T150405.000000000Z"))}
 	var out []confine.Violation
 	var errs []error
@@ -35,6 +48,9 @@ func (sb *Sandbox) Audit(quarantine string) ([]confine.Violation, error) {
 		out = append(out, v)
 	}
 
+	if !rescan {
+		return out, errors.Join(errs...)
+	}
 	// Repositories created during the run: rescan, reading only the
 	// directories whose ctime changed.
 	known := map[string]bool{}

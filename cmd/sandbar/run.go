@@ -114,7 +114,11 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		return exitFailure
 	}
 
-	undone, auditErr := sb.Audit(places.Quarantine)
+	audit := sb.Audit
+	if res.CreatedNothing {
+		audit = sb.AuditQuick
+	}
+	undone, auditErr := audit(places.Quarantine)
 	violations := append(res.Violations, undone...)
 	if auditErr != nil {
 		errorf(stderr, "checking protected paths after the run: %v", auditErr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -81,6 +82,14 @@ type Op struct {
 // fails with ENOSYS. Only one Serve may read a listener at a time.
 func Serve(ctx context.Context, listener int, decide func(Op) bool) error {
 	return serve(ctx, listener, decide, hooks{})
+}
+
+// ServeCounting is Serve that also counts every notification received,
+// decided or not. A count of zero after the sandbox ended proves that no
+// directory entry was created, whatever paths a racing thread showed:
+// the kernel notifies every such call, only its path can be spoofed.
+func ServeCounting(ctx context.Context, listener int, decide func(Op) bool, count *atomic.Int64) error {
+	return serve(ctx, listener, decide, hooks{received: func(int32) { count.Add(1) }})
 }
 
 // hooks let tests watch and steer Serve; the zero value does nothing.

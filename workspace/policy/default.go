@@ -1,6 +1,9 @@
 package policy
 
-import _ "embed"
+import (
+	_ "embed"
+	"sync"
+)
 
 // The default policy is a commented file rather than Go literals so that
 // `sandbar` can show it to users as-is and its positions point into it.
@@ -11,7 +14,9 @@ var defaultJSONC []byte
 // DefaultFile is the name positions use for entries from the default policy.
 const DefaultFile = "(built-in default)"
 
-var defaultPolicy = mustParseDefault()
+// defaultPolicy is parsed on first use, not at start-up: sandbar's binary
+// also runs as the sandbox's init, which never needs it.
+var defaultPolicy = sync.OnceValue(mustParseDefault)
 
 func mustParseDefault() *Policy {
 	p, err := Parse(DefaultFile, defaultJSONC)
@@ -24,7 +29,7 @@ func mustParseDefault() *Policy {
 // Default returns the built-in default policy. Each call returns a fresh
 // copy, so callers may modify it.
 func Default() *Policy {
-	return Merge(defaultPolicy)
+	return Merge(defaultPolicy())
 }
 
 // DefaultSource returns the text of the built-in default policy, comments
