@@ -28,98 +28,12 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	if err != nil {
 		return Result{}, &SetupError{"finding bubblewrap", err}
 	}
-	arch, err := seccomp.NativeArch()
+	pl, err := newPlumbing(s)
+	defer pl.close()
 	if err != nil {
-		return Result{}, &SetupError{"building seccomp filter", err}
+		return Result{}, err
 	}
-	prog, err := seccomp.Build(arch, seccomp.Options{AllowUnixSockets: s.AllowUnixSockets})
-	if err != nil {
-		return Result{}, &SetupError{"building seccomp filter", err}
-	}
-
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	// childSide are closed in this process once bwrap holds them.
-	var childSide []*os.File
-
-	filterR, filterW, err := os.Pipe()
-	if err != nil {
-		return Result{}, &SetupError{"creating seccomp pipe", err}
-	}
-	closers = append(closers, filterR)
-	childSide = append(childSide, filterR)
-	// The program is a few hundred bytes, far below a pipe's buffer.
-	if _, err := filterW.Write(seccomp.Marshal(prog)); err != nil {
-		filterW.Close()
-		return Result{}, &SetupError{"writing seccomp filter", err}
-	}
-	filterW.Close()
-
-	bwrapStatusR, bwrapStatusW, err := os.Pipe()
-	if err != nil {
-		return Result{}, &SetupError{"creating status pipe", err}
-	}
-	closers = append(closers, bwrapStatusR, bwrapStatusW)
-	childSide = append(childSide, bwrapStatusW)
-
-	// The init is this very binary, passed by descriptor: it need not be
-	// visible at any path inside the sandbox, and cannot be swapped
-	// between here and exec.
-	exe, err := os.Open("/proc/self/exe")
-	if err != nil {
-		return Result{}, &SetupError{"opening sandbar's executable", err}
-	}
-	closers = append(closers, exe)
-	childSide = append(childSide, exe)
-
-	initStatusR, initStatusW, err := os.Pipe()
-	if err != nil {
-		return Result{}, &SetupError{"creating status pipe", err}
-	}
-	closers = append(closers, initStatusR, initStatusW)
-	childSide = append(childSide, initStatusW)
-
-	// The lifeline: the init reads it, and only this process holds the
-	// write end (close-on-exec, so no other child of ours inherits it).
-	// When this process dies the init sees end of file and tears the
-	// sandbox down.
-	lifeR, lifeW, err := os.Pipe()
-	if err != nil {
-		return Result{}, &SetupError{"creating lifeline pipe", err}
-	}
-	closers = append(closers, lifeR, lifeW)
-	childSide = append(childSide, lifeR)
-
-	// The watch: the init hands back, over this socket pair, the listener
-	// of a filter that reports every creation of a directory entry.
-	var watchSock *os.File
-	layout := runLayout
-	if len(s.Uncreatable) > 0 {
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return Result{}, &SetupError{"creating watch socket", err}
-		}
-		watchSock = os.NewFile(uintptr(pair[0]), "watch")
-		child := os.NewFile(uintptr(pair[1]), "watch-child")
-		closers = append(closers, watchSock, child)
-		childSide = append(childSide, child)
-	} else {
-		// No watch: the init gets -1, and the descriptor is a harmless
-		// /dev/null to keep the numbering.
-		devnull, err := os.Open(os.DevNull)
-		if err != nil {
-			return Result{}, &SetupError{"opening " + os.DevNull, err}
-		}
-		closers = append(closers, devnull)
-		childSide = append(childSide, devnull)
-		layout = runLayoutNoWatch
-	}
-
-	args, fds, err := BwrapArgs(s, layout)
+	args, fds, err := BwrapArgs(s, pl.layout)
 	if err != nil {
 		return Result{}, &SetupError{"building sandbox", err}
 	}
@@ -128,8 +42,7 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		if err != nil {
 			return Result{}, &SetupError{"building sandbox", err}
 		}
-		closers = append(closers, f)
-		childSide = append(childSide, f)
+		pl.give(f)
 	}
 
 	cmd := &exec.Cmd{
@@ -139,7 +52,7 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		Stdin:      nilIfNone(stdio.Stdin),
 		Stdout:     nilIfNone(stdio.Stdout),
 		Stderr:     nilIfNone(stdio.Stderr),
-		ExtraFiles: childSide,
+		ExtraFiles: pl.childSide,
 		SysProcAttr: &syscall.SysProcAttr{
 			// Out of sandbar's process group: a Ctrl-C meant for the
 			// command reaches it through the init, not by killing bwrap.
@@ -152,66 +65,12 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 			// exits before the command runs.
 		},
 	}
-
 	if err := cmd.Start(); err != nil {
 		return Result{}, &SetupError{"starting bubblewrap", err}
 	}
-	for _, f := range childSide {
-		f.Close()
-	}
+	pl.closeChildSide()
 
-	var (
-		mu       sync.Mutex
-		initPid  int
-		started  = make(chan struct{})
-		statusWG sync.WaitGroup
-		bwrapEnd bwrapStatus
-	)
-	statusWG.Add(2)
-	go func() {
-		defer statusWG.Done()
-		dec := json.NewDecoder(bwrapStatusR)
-		for {
-			var st bwrapStatus
-			if err := dec.Decode(&st); err != nil {
-				return
-			}
-			mu.Lock()
-			if st.ChildPid != 0 && initPid == 0 {
-				initPid = st.ChildPid
-				close(started)
-			}
-			if st.ExitCode != nil {
-				bwrapEnd = st
-			}
-			mu.Unlock()
-		}
-	}()
-	var (
-		fromInit    *initStatus
-		initStarted bool
-	)
-	go func() {
-		defer statusWG.Done()
-		br := bufio.NewReader(initStatusR)
-		for {
-			line, err := br.ReadBytes('\n')
-			var st initStatus
-			if len(line) > 0 && json.Unmarshal(line, &st) == nil {
-				mu.Lock()
-				if st.Started {
-					initStarted = true
-				} else {
-					fromInit = &st
-				}
-				mu.Unlock()
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-
+	st := readStatuses(pl.bwrapStatusR, pl.initStatusR)
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -219,87 +78,261 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 			case <-done:
 				return
 			case <-ctx.Done():
-				killSandbox(&mu, &initPid, lifeW)
+				killSandbox(st, pl.lifeW)
 				return
 			case sig, ok := <-r.Signals:
 				if !ok {
 					r.Signals = nil
 					continue
 				}
-				mu.Lock()
-				pid := initPid
-				mu.Unlock()
-				if pid != 0 {
+				if pid := st.initPid(); pid != 0 {
 					syscall.Kill(pid, sig.(syscall.Signal))
 				}
 			}
 		}
 	}()
-
 	var watch *watcher
-	if watchSock != nil {
-		watch = startWatch(watchSock, s.Uncreatable)
+	if pl.watchSock != nil {
+		watch = startWatch(pl.watchSock, s.Uncreatable)
 	}
 
 	waitErr := cmd.Wait()
 	close(done)
 	// bwrap is gone; should anything of the sandbox linger (bwrap's own
 	// parent-death signal is not reliable), cutting the lifeline ends it.
-	lifeW.Close()
-	var (
-		refused        []Violation
-		createdNothing bool
-	)
+	pl.lifeW.Close()
+	res := Result{}
 	if watch != nil {
-		refused, createdNothing = watch.stop()
+		res.Violations, res.CreatedNothing = watch.stop()
 	}
 	// The init is gone, so its pipe is at its end. bwrap's status may
 	// still be held open for a moment by a helper process bwrap forked;
 	// everything needed from it (the init's PID) came long ago.
-	initStatusW.Close()
-	bwrapStatusR.Close()
-	statusWG.Wait()
+	pl.initStatusW.Close()
+	pl.bwrapStatusR.Close()
+	st.wait()
+	res.Duration = time.Since(start)
+	return st.result(res, ctx.Err() != nil, cmd, waitErr)
+}
 
-	res := Result{Duration: time.Since(start), Violations: refused, CreatedNothing: createdNothing}
-	mu.Lock()
-	defer mu.Unlock()
+// plumbing is every descriptor Run hands to bwrap, in layout order, and
+// the ends it keeps.
+type plumbing struct {
+	layout    BwrapLayout
+	closers   []io.Closer
+	childSide []*os.File // closed here once bwrap holds them
+
+	bwrapStatusR, initStatusR, initStatusW, lifeW *os.File
+	watchSock                                     *os.File // nil when nothing is watched
+}
+
+func (pl *plumbing) give(f *os.File) {
+	pl.closers = append(pl.closers, f)
+	pl.childSide = append(pl.childSide, f)
+}
+
+func (pl *plumbing) keep(f *os.File) { pl.closers = append(pl.closers, f) }
+
+func (pl *plumbing) closeChildSide() {
+	for _, f := range pl.childSide {
+		f.Close()
+	}
+}
+
+func (pl *plumbing) close() {
+	for _, c := range pl.closers {
+		c.Close()
+	}
+}
+
+func newPlumbing(s Spec) (*plumbing, error) {
+	pl := &plumbing{layout: runLayout}
+	arch, err := seccomp.NativeArch()
+	if err != nil {
+		return pl, &SetupError{"building seccomp filter", err}
+	}
+	prog, err := seccomp.Build(arch, seccomp.Options{AllowUnixSockets: s.AllowUnixSockets})
+	if err != nil {
+		return pl, &SetupError{"building seccomp filter", err}
+	}
+
+	// 3: the seccomp filter. The program is a few hundred bytes, far
+	// below a pipe's buffer.
+	filterR, filterW, err := os.Pipe()
+	if err != nil {
+		return pl, &SetupError{"creating seccomp pipe", err}
+	}
+	pl.give(filterR)
+	_, err = filterW.Write(seccomp.Marshal(prog))
+	filterW.Close()
+	if err != nil {
+		return pl, &SetupError{"writing seccomp filter", err}
+	}
+
+	// 4: bwrap's status.
+	bwrapStatusR, bwrapStatusW, err := os.Pipe()
+	if err != nil {
+		return pl, &SetupError{"creating status pipe", err}
+	}
+	pl.keep(bwrapStatusR)
+	pl.give(bwrapStatusW)
+	pl.bwrapStatusR = bwrapStatusR
+
+	// 5: the init is this very binary, passed by descriptor: it need not
+	// be visible at any path inside the sandbox, and cannot be swapped
+	// between here and exec.
+	exe, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return pl, &SetupError{"opening sandbar's executable", err}
+	}
+	pl.give(exe)
+
+	// 6: the init's status.
+	initStatusR, initStatusW, err := os.Pipe()
+	if err != nil {
+		return pl, &SetupError{"creating status pipe", err}
+	}
+	pl.keep(initStatusR)
+	pl.give(initStatusW)
+	pl.initStatusR, pl.initStatusW = initStatusR, initStatusW
+
+	// 7: the lifeline. The init reads it, and only this process holds
+	// the write end (close-on-exec, so no other child of ours inherits
+	// it). When this process dies the init sees end of file and tears
+	// the sandbox down.
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		return pl, &SetupError{"creating lifeline pipe", err}
+	}
+	pl.give(lifeR)
+	pl.keep(lifeW)
+	pl.lifeW = lifeW
+
+	// 8: the watch. The init hands back, over this socket pair, the
+	// listener of a filter that reports every creation of a directory
+	// entry. With nothing to watch, the init gets -1 and the descriptor
+	// is a harmless /dev/null that keeps the numbering.
+	if len(s.Uncreatable) == 0 {
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			return pl, &SetupError{"opening " + os.DevNull, err}
+		}
+		pl.give(devnull)
+		pl.layout = runLayoutNoWatch
+		return pl, nil
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return pl, &SetupError{"creating watch socket", err}
+	}
+	pl.watchSock = os.NewFile(uintptr(pair[0]), "watch")
+	pl.keep(pl.watchSock)
+	pl.give(os.NewFile(uintptr(pair[1]), "watch-child"))
+	return pl, nil
+}
+
+// statuses collects what bwrap and the init report about the run.
+type statuses struct {
+	mu       sync.Mutex
+	wg       sync.WaitGroup
+	pid      int         // the init's host PID, from bwrap
+	bwrapEnd *int        // bwrap's own report of the exit code
+	started  bool        // the init is running
+	final    *initStatus // the init's report of how the command ended
+}
+
+func readStatuses(fromBwrap, fromInit io.Reader) *statuses {
+	st := &statuses{}
+	st.wg.Add(2)
+	go func() {
+		defer st.wg.Done()
+		dec := json.NewDecoder(fromBwrap)
+		for {
+			var b bwrapStatus
+			if err := dec.Decode(&b); err != nil {
+				return
+			}
+			st.mu.Lock()
+			if b.ChildPid != 0 && st.pid == 0 {
+				st.pid = b.ChildPid
+			}
+			if b.ExitCode != nil {
+				st.bwrapEnd = b.ExitCode
+			}
+			st.mu.Unlock()
+		}
+	}()
+	go func() {
+		defer st.wg.Done()
+		br := bufio.NewReader(fromInit)
+		for {
+			line, err := br.ReadBytes('\n')
+			var is initStatus
+			if len(line) > 0 && json.Unmarshal(line, &is) == nil {
+				st.mu.Lock()
+				if is.Started {
+					st.started = true
+				} else {
+					st.final = &is
+				}
+				st.mu.Unlock()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return st
+}
+
+func (st *statuses) initPid() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.pid
+}
+
+func (st *statuses) wait() { st.wg.Wait() }
+
+// result works out how the run ended from everything that reported.
+func (st *statuses) result(res Result, cancelled bool, cmd *exec.Cmd, waitErr error) (Result, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	switch {
-	case fromInit != nil:
-		res.ExitCode = fromInit.ExitCode
-		if fromInit.Signal != 0 {
-			res.Signal = syscall.Signal(fromInit.Signal)
-			res.ExitCode = 128 + fromInit.Signal
+	case st.final != nil:
+		res.ExitCode = st.final.ExitCode
+		if st.final.Signal != 0 {
+			res.Signal = syscall.Signal(st.final.Signal)
+			res.ExitCode = 128 + st.final.Signal
 		}
 		return res, nil
-	case !initStarted && ctx.Err() == nil:
+	case !st.started && !cancelled:
 		// bwrap never got as far as the command: it printed why on
 		// stderr.
 		return res, &SetupError{"starting the sandbox", fmt.Errorf("bubblewrap could not build the sandbox (%v)", waitErr)}
-	case ctx.Err() != nil:
+	case cancelled:
 		res.Signal = syscall.SIGKILL
 		res.ExitCode = 128 + int(syscall.SIGKILL)
 		return res, nil
-	default:
-		// The init itself was killed (SIGKILL from outside); bwrap
-		// reports how.
-		var ee *exec.ExitError
-		if errors.As(waitErr, &ee) {
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				res.Signal = ws.Signal()
-				res.ExitCode = 128 + int(ws.Signal())
-				return res, nil
-			}
-		}
-		if bwrapEnd.ExitCode != nil {
-			res.ExitCode = *bwrapEnd.ExitCode
-			if res.ExitCode > 128 {
-				res.Signal = syscall.Signal(res.ExitCode - 128)
-			}
+	}
+	// The init itself was killed (SIGKILL from outside); bwrap reports
+	// how.
+	var ee *exec.ExitError
+	if errors.As(waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.Signal = ws.Signal()
+			res.ExitCode = 128 + int(ws.Signal())
 			return res, nil
 		}
-		res.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	if st.bwrapEnd != nil {
+		res.ExitCode = *st.bwrapEnd
+		if res.ExitCode > 128 {
+			res.Signal = syscall.Signal(res.ExitCode - 128)
+		}
 		return res, nil
 	}
+	res.ExitCode = cmd.ProcessState.ExitCode()
+	return res, nil
 }
 
 // FindBwrap finds the bwrap executable: path if given, else bwrap on
@@ -323,19 +356,16 @@ type bwrapStatus struct {
 	ExitCode *int `json:"exit-code"`
 }
 
-func killSandbox(mu *sync.Mutex, initPid *int, lifeline *os.File) {
+func killSandbox(st *statuses, lifeline *os.File) {
 	// Cutting the lifeline ends the sandbox from the inside, whatever
 	// stage it is at: an init that has not started yet exits as soon as
 	// it does. bwrap itself is never killed: in the middle of building
 	// the sandbox, that would strand its child.
 	lifeline.Close()
-	mu.Lock()
-	pid := *initPid
-	mu.Unlock()
 	// Killing PID 1 of the sandbox kills everything in it at once, and
 	// its exit is reported only once the rest are gone, so when bwrap
 	// exits the sandbox is empty.
-	if pid != 0 {
+	if pid := st.initPid(); pid != 0 {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
