@@ -83,19 +83,22 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 
+	journal, err := sb.Journal(places.Runs)
+	if err != nil {
+		errorf(stderr, "%v", err)
+		return exitFailure
+	}
+	// Last before the run: from here the user's terminal may be in raw
+	// mode until term.close.
 	stdio := confine.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	term, err := openTerminal(stdin, stdout, stderr)
 	if err != nil {
+		journal.Done()
 		errorf(stderr, "setting up a terminal for the command: %v", err)
 		return exitFailure
 	}
 	if term != nil {
 		stdio = term.stdio
-	}
-	journal, err := sb.Journal(places.Runs)
-	if err != nil {
-		errorf(stderr, "%v", err)
-		return exitFailure
 	}
 	runner := confine.Runner{Signals: sigs}
 	res, runErr := runner.Run(context.Background(), spec, stdio)
@@ -121,6 +124,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	undone, auditErr := audit(places.Quarantine)
 	violations := append(res.Violations, undone...)
 	if auditErr != nil {
+		// The journal stays, so the next run tries again.
 		errorf(stderr, "checking protected paths after the run: %v", auditErr)
 	} else if err := journal.Done(); err != nil {
 		errorf(stderr, "%v", err)
@@ -133,9 +137,6 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 			errorf(stderr, "%v", err)
 			return exitFailure
 		}
-	}
-	if auditErr != nil {
-		return exitFailure
 	}
 	return res.ExitCode
 }
