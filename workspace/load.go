@@ -217,6 +217,10 @@ func Load(opts Options) (*Sandbox, error) {
 		return nil, errs
 	}
 	sb.Effective = policy.Merge(layers...)
+	for _, v := range sb.Effective.Network.AllowUnixSockets {
+		// Fail closed and say so: the socket stays unreachable.
+		sb.Warnings = append(sb.Warnings, fmt.Sprintf("%s: allowUnixSockets %q is not supported on Linux yet; the command cannot reach any Unix socket on the host", v.Pos, v.Text))
+	}
 	if err := sb.buildPaths(layers, opts); err != nil {
 		return nil, err
 	}

@@ -437,3 +437,14 @@ func TestSymlinkedWritableRootSwappedBetweenRuns(t *testing.T) {
 		t.Errorf("a workspace folder reached through a link inside another folder was accepted")
 	}
 }
+
+// allowUnixSockets is not enforced yet on Linux; saying nothing would let
+// a user believe a socket is reachable, or that it is filtered by path.
+func TestAllowUnixSocketsIsReportedAsUnsupported(t *testing.T) {
+	m := newMachine(t)
+	m.write(t, filepath.Join(m.home, ".config", "sandbar", "policy.jsonc"), `{"network": {"allowUnixSockets": ["/run/docker.sock"]}}`)
+	sb := mustLoad(t, m)
+	if !strings.Contains(strings.Join(sb.Warnings, "\n"), "allowUnixSockets") {
+		t.Errorf("warnings = %q; want one about allowUnixSockets", sb.Warnings)
+	}
+}
