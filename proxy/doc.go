@@ -1,0 +1,57 @@
+// Package proxy is the only way out of a sandbox: an HTTP proxy and a SOCKS5
+// proxy that sandbar runs outside the sandbox, each serving a listener the
+// caller provides (in production a Unix socket bound into the sandbox, reached
+// through sandbar's in-sandbox relay).
+//
+// # What a connection goes through
+//
+// For every CONNECT tunnel, every plain http:// request and every SOCKS5
+// CONNECT, in this order:
+//
+//  1. Credential. The client must present user "sandbar" and the per-run
+//     Config.Credential (HTTP Proxy-Authorization Basic; SOCKS5
+//     username/password, the only method offered). Otherwise: 407, or a
+//     SOCKS authentication failure. Nothing is decided, resolved or dialled.
+//  2. Canonical target. The host is made canonical ([Canonical]): lower
+//     case, no trailing dot, punycode; IP literals in any spelling
+//     (2130706433, 0x7f.1, 127.1, 0177.0.0.1, ::ffff:127.0.0.1) become their
+//     standard form.
+//  3. Decision. Config.Decider decides the [Target]. The package never reads
+//     policy syntax; [Rules] is a pure Decider built from allowedDomains and
+//     deniedDomains entries. Ask goes to Config.Approver, which may take as
+//     long as it likes: the client's connection is held open meanwhile.
+//     Without an Approver, Ask is Deny.
+//  4. Resolution, once. Only an allowed name is resolved, with
+//     Config.Resolver, so no query for a denied name leaves the machine.
+//  5. Address check. Every resolved address must be public, or admitted by
+//     Config.AllowAddr: loopback, link-local (169.254.169.254 included),
+//     private, unique-local, CGNAT, multicast, unspecified and reserved
+//     addresses are refused, so a name that resolves to an internal address
+//     (DNS rebinding) gets nowhere.
+//  6. Dial. Config.Dialer dials the checked address itself; the name is never
+//     resolved again.
+//
+// Every decision, allowed or denied, is passed to Config.OnEvent as an
+// [Event] for the run report. A refused HTTP request or CONNECT gets a 403
+// whose body names host:port, the reason, and the policy entry that would
+// allow it; a refused SOCKS5 request gets reply 2 (not allowed by ruleset).
+//
+// # Plain HTTP and the Host header
+//
+// Only absolute http:// URIs are proxied; https goes through CONNECT. The
+// request is sent to the checked address with the URI's host as its Host:
+// net/http's server already replaces any Host header by the URI's authority
+// (RFC 9112 §3.2.2), so a Host header naming another site cannot redirect a
+// request; the proxy cannot see such a header to refuse it.
+//
+// # Serving
+//
+// [ServeHTTP] and [ServeSOCKS5] run until their context ends, then close the
+// listener and every connection they accepted, open tunnels included.
+// Decisions are made per connection (per request for plain HTTP), so a
+// Decider that reads the current policy applies a policy change to commands
+// already running.
+//
+// Data sent to an allowed destination is not inspected: the proxy decides
+// where bytes go, not what they say.
+package proxy

@@ -1,0 +1,246 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// ServeSOCKS5 serves a SOCKS5 proxy (RFC 1928) on ln until ctx ends. It
+// offers only username/password authentication (RFC 1929), with user
+// "sandbar" and Config.Credential, and only the CONNECT command. It returns
+// nil when ctx ends; when it returns, ln and every connection it accepted are
+// closed.
+func ServeSOCKS5(ctx context.Context, ln net.Listener, cfg Config) error {
+	e := newEngine(cfg)
+	tl := track(ln)
+	stop := context.AfterFunc(ctx, tl.closeAll)
+	defer stop()
+	defer tl.closeAll()
+	var backoff time.Duration
+	for {
+		c, err := tl.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("serving socks5 proxy: %w", err)
+			}
+			// As net/http does: a failed accept (out of file
+			// descriptors, say) is retried after a growing pause.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		go e.serveSOCKS5(ctx, c)
+	}
+}
+
+// SOCKS5 protocol constants.
+const (
+	socksVersion   = 5
+	authVersion    = 1
+	methodUserPass = 2
+	methodNone     = 0xff
+	cmdConnect     = 1
+	atypIPv4       = 1
+	atypDomain     = 3
+	atypIPv6       = 4
+
+	repSucceeded        = 0
+	repGeneralFailure   = 1
+	repNotAllowed       = 2
+	repHostUnreachable  = 4
+	repCommandNotSupp   = 7
+	repAddrTypeNotSupp  = 8
+	handshakeTimeout    = time.Minute
+	maxSOCKSRequestSize = 4 + 1 + 255 + 2
+)
+
+// socksRequest is a parsed SOCKS5 request.
+type socksRequest struct {
+	Cmd  byte
+	Host string // a domain name as sent, or an IP address
+	Port int
+}
+
+// socksError is a request the proxy answers with a reply code and closes.
+type socksError struct {
+	rep byte
+	msg string
+}
+
+func (e *socksError) Error() string { return e.msg }
+
+// readGreeting reads the client's version and method list.
+func readGreeting(r io.Reader) ([]byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	if h[0] != socksVersion {
+		return nil, fmt.Errorf("socks version %d, want 5", h[0])
+	}
+	methods := make([]byte, h[1])
+	_, err := io.ReadFull(r, methods)
+	return methods, err
+}
+
+// readUserPass reads an RFC 1929 username/password request.
+func readUserPass(r io.Reader) (user, pass string, err error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return "", "", err
+	}
+	if h[0] != authVersion {
+		return "", "", fmt.Errorf("auth version %d, want 1", h[0])
+	}
+	n := int(h[1])
+	u := make([]byte, n+1) // the name and the password's length
+	if _, err := io.ReadFull(r, u); err != nil {
+		return "", "", err
+	}
+	p := make([]byte, u[n])
+	if _, err := io.ReadFull(r, p); err != nil {
+		return "", "", err
+	}
+	return string(u[:n]), string(p), nil
+}
+
+// readRequest reads a SOCKS5 request. An unknown address type is a
+// *socksError; a command other than CONNECT is returned for the caller to
+// refuse.
+func readRequest(r io.Reader) (socksRequest, error) {
+	var h [4]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return socksRequest{}, err
+	}
+	if h[0] != socksVersion {
+		return socksRequest{}, &socksError{repGeneralFailure, fmt.Sprintf("socks version %d, want 5", h[0])}
+	}
+	req := socksRequest{Cmd: h[1]}
+	var b [256]byte
+	switch h[3] {
+	case atypIPv4, atypIPv6:
+		n := 4
+		if h[3] == atypIPv6 {
+			n = 16
+		}
+		if _, err := io.ReadFull(r, b[:n]); err != nil {
+			return socksRequest{}, err
+		}
+		a, _ := netip.AddrFromSlice(b[:n])
+		req.Host = a.String()
+	case atypDomain:
+		if _, err := io.ReadFull(r, b[:1]); err != nil {
+			return socksRequest{}, err
+		}
+		n := int(b[0])
+		if _, err := io.ReadFull(r, b[:n]); err != nil {
+			return socksRequest{}, err
+		}
+		if n == 0 {
+			return socksRequest{}, &socksError{repHostUnreachable, "empty domain name"}
+		}
+		req.Host = string(b[:n])
+	default:
+		return socksRequest{}, &socksError{repAddrTypeNotSupp, fmt.Sprintf("address type %d not supported", h[3])}
+	}
+	if _, err := io.ReadFull(r, b[:2]); err != nil {
+		return socksRequest{}, err
+	}
+	req.Port = int(b[0])<<8 | int(b[1])
+	return req, nil
+}
+
+func writeReply(w io.Writer, rep byte) error {
+	// The bound address is not useful to a client of a relay; send zeros.
+	_, err := w.Write([]byte{socksVersion, rep, 0, atypIPv4, 0, 0, 0, 0, 0, 0})
+	return err
+}
+
+func (e *engine) serveSOCKS5(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	methods, err := readGreeting(c)
+	if err != nil {
+		return
+	}
+	offered := false
+	for _, m := range methods {
+		offered = offered || m == methodUserPass
+	}
+	if !offered {
+		c.Write([]byte{socksVersion, methodNone})
+		return
+	}
+	if _, err := c.Write([]byte{socksVersion, methodUserPass}); err != nil {
+		return
+	}
+	user, pass, err := readUserPass(c)
+	if err != nil {
+		return
+	}
+	if !e.credentialOK(user, pass) {
+		c.Write([]byte{authVersion, 1})
+		return
+	}
+	if _, err := c.Write([]byte{authVersion, 0}); err != nil {
+		return
+	}
+	req, err := readRequest(c)
+	var se *socksError
+	if errors.As(err, &se) {
+		writeReply(c, se.rep)
+		return
+	} else if err != nil {
+		return
+	}
+	if req.Cmd != cmdConnect {
+		writeReply(c, repCommandNotSupp)
+		return
+	}
+	// An approval may take long; the connection waits for it.
+	c.SetDeadline(time.Time{})
+	o := e.admit(ctx, req.Host, req.Port)
+	if o.Verdict != Allow {
+		writeReply(c, repNotAllowed)
+		return
+	}
+	up, err := e.dial(ctx, o.addrs)
+	if err != nil {
+		writeReply(c, repHostUnreachable)
+		return
+	}
+	defer up.Close()
+	if err := writeReply(c, repSucceeded); err != nil {
+		return
+	}
+	relay(c, up)
+}
+
+// relay copies both ways until both directions end, passing on half-closes
+// where the connections support them.
+func relay(a, b net.Conn) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	half := func(dst, src net.Conn) {
+		defer wg.Done()
+		io.Copy(dst, src)
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		} else {
+			dst.Close()
+		}
+	}
+	go half(a, b)
+	go half(b, a)
+	wg.Wait()
+}
