@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/sandbar-dev/sandbar/confine/bwraptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -14,15 +14,7 @@ import (
 
 // RequireBwrap fails the test when bubblewrap is missing. Confinement
 // tests never skip quietly: a green run without bwrap would prove nothing.
-func RequireBwrap(t testing.TB) {
-	t.Helper()
-	if _, err := exec.LookPath("bwrap"); err != nil {
-		if os.Getenv("SANDBAR_ALLOW_SKIP") == "1" {
-			t.Skip("bubblewrap is not installed and SANDBAR_ALLOW_SKIP=1")
-		}
-		t.Fatal("bubblewrap is not installed; install it (sudo apt-get install -y bubblewrap) or set SANDBAR_ALLOW_SKIP=1 to skip confinement tests on this machine")
-	}
-}
+func RequireBwrap(t testing.TB) { bwraptest.Require(t) }
 
 // Fixture is a small machine to confine a command on: a workspace folder,
 // a directory outside it with a canary file, and a fake home.

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"github.com/sandbar-dev/sandbar/confine/bwraptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,19 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// requireBwrap returns the path of bwrap. A machine without it fails the
-// test rather than skipping it, unless SANDBAR_ALLOW_SKIP=1.
-func requireBwrap(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("bwrap")
-	if err != nil {
-		if os.Getenv("SANDBAR_ALLOW_SKIP") == "1" {
-			t.Skipf("bwrap not found (%v); SANDBAR_ALLOW_SKIP=1 is set", err)
-		}
-		t.Fatalf("bwrap not found (%v): install it with `sudo apt-get install -y bubblewrap`, or set SANDBAR_ALLOW_SKIP=1 to skip", err)
-	}
-	return path
-}
+func requireBwrap(t *testing.T) string { return bwraptest.Require(t) }
 
 // TestServeBwrap runs the child under the real bwrap, in new user, PID
 // and mount namespaces, with the supervisor outside: the listener crosses

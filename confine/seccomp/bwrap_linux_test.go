@@ -3,6 +3,7 @@ package seccomp
 import (
 	"bytes"
 	"errors"
+	"github.com/sandbar-dev/sandbar/confine/bwraptest"
 	"os"
 	"os/exec"
 	"testing"
@@ -10,19 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// requireBwrap returns the path of bwrap. A machine without it fails the
-// test rather than skipping it, unless SANDBAR_ALLOW_SKIP=1.
-func requireBwrap(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("bwrap")
-	if err != nil {
-		if os.Getenv("SANDBAR_ALLOW_SKIP") == "1" {
-			t.Skipf("bwrap not found (%v); SANDBAR_ALLOW_SKIP=1 is set", err)
-		}
-		t.Fatalf("bwrap not found (%v): install it with `apt-get install -y bubblewrap`, or set SANDBAR_ALLOW_SKIP=1 to skip", err)
-	}
-	return path
-}
+func requireBwrap(t *testing.T) string { return bwraptest.Require(t) }
 
 // bwrapCommand returns bwrap running argv, with the filter for opts on fd 3
 // when seccomp is set, as sandbar runs it.
