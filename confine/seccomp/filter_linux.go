@@ -144,20 +144,11 @@ var refusals = []refusal{
 // other one. It reads only the syscall number, the arch and the low 32
 // bits of arguments, never memory.
 func Build(arch Arch, opts Options) ([]unix.SockFilter, error) {
-	info, ok := archs[arch]
-	if !ok {
-		return nil, fmt.Errorf("building seccomp filter: unknown arch %v", arch)
+	b, err := newProgram(arch, "seccomp filter")
+	if err != nil {
+		return nil, err
 	}
-	var missing []string
-	nr := func(name string) uint32 {
-		n, ok := info.syscalls[name]
-		if !ok {
-			missing = append(missing, name)
-		}
-		return n
-	}
-
-	var a assembler
+	a, info, nr := &b.assembler, b.info, b.nr
 
 	// A system call from another ABI (i386 via int 0x80 on x86-64, arm32
 	// compat on arm64) has other numbers, so the checks below would test
@@ -227,13 +218,44 @@ func Build(arch Arch, opts Options) ([]unix.SockFilter, error) {
 	a.stmt(opRet, retENOSYS)
 	a.label("kill")
 	a.stmt(opRet, retKill)
+	return b.finish()
+}
 
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("building seccomp filter for %v: no syscall number for %q", arch, missing)
+// program is a filter being built for one arch: the assembler, the arch's
+// syscall table, and the names the table lacked, reported when the
+// program is finished rather than as each one is looked up.
+type program struct {
+	assembler
+	arch    Arch
+	info    archInfo
+	what    string
+	missing []string
+}
+
+func newProgram(arch Arch, what string) (*program, error) {
+	info, ok := archs[arch]
+	if !ok {
+		return nil, fmt.Errorf("building %s: unknown arch %v", what, arch)
 	}
-	prog, err := a.assemble()
+	return &program{arch: arch, info: info, what: what}, nil
+}
+
+// nr is the number of the named syscall on the program's arch.
+func (p *program) nr(name string) uint32 {
+	n, ok := p.info.syscalls[name]
+	if !ok {
+		p.missing = append(p.missing, name)
+	}
+	return n
+}
+
+func (p *program) finish() ([]unix.SockFilter, error) {
+	if len(p.missing) > 0 {
+		return nil, fmt.Errorf("building %s for %v: no syscall number for %q", p.what, p.arch, p.missing)
+	}
+	prog, err := p.assemble()
 	if err != nil {
-		return nil, fmt.Errorf("building seccomp filter for %v: %w", arch, err)
+		return nil, fmt.Errorf("building %s for %v: %w", p.what, p.arch, err)
 	}
 	return prog, nil
 }

@@ -73,20 +73,11 @@ var notifyCalls = []notifyCall{
 // nested sandbox's, stay allowed: any refusal they make only adds to
 // this one.
 func BuildNotify(arch Arch) ([]unix.SockFilter, error) {
-	info, ok := archs[arch]
-	if !ok {
-		return nil, fmt.Errorf("building seccomp notify filter: unknown arch %v", arch)
+	b, err := newProgram(arch, "seccomp notify filter")
+	if err != nil {
+		return nil, err
 	}
-	var missing []string
-	nr := func(name string) uint32 {
-		n, ok := info.syscalls[name]
-		if !ok {
-			missing = append(missing, name)
-		}
-		return n
-	}
-
-	var a assembler
+	a, info, nr := &b.assembler, b.info, b.nr
 	a.stmt(opLoad, offArch)
 	a.jump(opJEQ, info.auditArch, "", "allow")
 	a.stmt(opLoad, offNR)
@@ -128,15 +119,7 @@ func BuildNotify(arch Arch) ([]unix.SockFilter, error) {
 	a.stmt(opRet, retNotify)
 	a.label("eperm")
 	a.stmt(opRet, retEPERM)
-
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("building seccomp notify filter for %v: no syscall number for %q", arch, missing)
-	}
-	prog, err := a.assemble()
-	if err != nil {
-		return nil, fmt.Errorf("building seccomp notify filter for %v: %w", arch, err)
-	}
-	return prog, nil
+	return b.finish()
 }
 
 // InstallListener installs prog on the calling thread only and returns
