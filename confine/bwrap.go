@@ -3,6 +3,7 @@ package confine
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // BwrapLayout says where Run puts the things bwrap and the init need. The
@@ -132,4 +133,15 @@ func hasVisibleChild(s Spec, dir string) bool {
 		}
 	}
 	return false
+}
+
+// ShellQuote quotes s for a POSIX shell, leaving plain words as they are,
+// so that printed command lines can be pasted back.
+func ShellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

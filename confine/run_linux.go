@@ -430,7 +430,7 @@ func Explain(s Spec) (string, error) {
 		if strings.HasPrefix(a, "--") {
 			b.WriteString("\\\n  ")
 		}
-		b.WriteString(shellQuote(a))
+		b.WriteString(ShellQuote(a))
 	}
 	b.WriteString("\n")
 	for i, d := range fds {
@@ -441,13 +441,4 @@ func Explain(s Spec) (string, error) {
 		fmt.Fprintf(&b, "# fd %d: %s\n", runLayout.FirstExtraFD+i, what)
 	}
 	return b.String(), nil
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/workspace"
 	"github.com/sandbar-dev/sandbar/workspace/policy"
 	"github.com/sandbar-dev/sandbar/workspace/trust"
@@ -85,7 +86,7 @@ func warnIgnored(w io.Writer, sb *workspace.Sandbox) {
 		for _, e := range f.Widening {
 			fmt.Fprintf(w, "  %s\n", e)
 		}
-		fmt.Fprintf(w, "  review them, then run: sandbar trust %s\n", shellQuote(f.Folder))
+		fmt.Fprintf(w, "  review them, then run: sandbar trust %s\n", confine.ShellQuote(f.Folder))
 	}
 	for _, warn := range sb.Warnings {
 		fmt.Fprintf(w, "sandbar: warning: %s\n", warn)
@@ -97,15 +98,6 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%~", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // splitCommand separates flags from the command: everything after "--",
