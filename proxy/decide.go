@@ -70,10 +70,12 @@ type Dialer interface {
 	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-// Event records one decision, for the run report.
+// Event records one decision, for the run report. A connection refused for
+// want of a valid [Hello] is an Event too, with an empty Target (it was
+// refused before it named one) and Reason "missing or wrong credential".
 type Event struct {
 	Kind     string // "network"
-	Target   string // host:port as requested, canonical when it could be made so
+	Target   string // host:port as requested, canonical when it could be made so; "" before the Hello
 	Decision string // "allowed" or "denied"
 	Reason   string
 	Time     time.Time
@@ -90,22 +92,20 @@ type Config struct {
 	Resolver Resolver
 	// Dialer dials the checked addresses. Nil: a net.Dialer.
 	Dialer Dialer
-	// Credential is the per-run secret every client must present: HTTP
-	// Proxy-Authorization Basic with user "sandbar" and this password, or
-	// SOCKS5 username/password authentication with the same pair. Empty:
-	// every client is refused.
+	// Credential is the per-run secret every connection must begin with,
+	// in its [Hello]. It must be long random text: use [NewCredential].
+	// Empty: every connection is refused.
 	Credential string
 	// AllowAddr says which non-public addresses (loopback, link-local,
 	// private, unique-local, CGNAT, multicast, unspecified, reserved) may
 	// be dialled. Nil: none. Production passes Rules.ListsAddr; tests pass a
 	// function admitting their 127.0.0.1 servers.
 	AllowAddr func(netip.Addr) bool
-	// OnEvent, if set, receives every decision. It must not block for
-	// long: it runs on the connection's goroutine.
+	// OnEvent, if set, receives every decision, and every connection
+	// refused for want of a valid Hello. It must not block for long: it
+	// runs on the connection's goroutine.
 	OnEvent func(Event)
 }
-
-const credentialUser = "sandbar"
 
 type engine struct {
 	cfg      Config
@@ -137,14 +137,20 @@ type outcome struct {
 func (e *engine) admit(ctx context.Context, host string, port int) outcome {
 	o := outcome{Target: Target{Host: host, Port: port}}
 	e.decide(ctx, &o)
+	ev := Event{Kind: "network", Target: o.Target.String(), Decision: "denied", Reason: o.Reason}
+	if o.Verdict == Allow {
+		ev.Decision = "allowed"
+	}
+	e.report(ev)
+	return o
+}
+
+// report passes ev, stamped with the time, to Config.OnEvent.
+func (e *engine) report(ev Event) {
 	if e.cfg.OnEvent != nil {
-		ev := Event{Kind: "network", Target: o.Target.String(), Decision: "denied", Reason: o.Reason, Time: time.Now()}
-		if o.Verdict == Allow {
-			ev.Decision = "allowed"
-		}
+		ev.Time = time.Now()
 		e.cfg.OnEvent(ev)
 	}
-	return o
 }
 
 func (e *engine) decide(ctx context.Context, o *outcome) {

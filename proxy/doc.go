@@ -3,32 +3,54 @@
 // caller provides (in production a Unix socket bound into the sandbox, reached
 // through sandbar's in-sandbox relay).
 //
+// # The Hello
+//
+// Every connection must begin with [Hello]: "SANDBAR/1 ", the per-run
+// Config.Credential, "\r\n". Sandbar's relay, inside the sandbox, listens on
+// 127.0.0.1 and writes the Hello first on each connection it opens to the
+// proxy's socket, then copies bytes both ways unchanged. The relay is a byte
+// pipe on purpose: it could not add a header to every request of a
+// keep-alive HTTP stream or rewrite a SOCKS5 negotiation without parsing
+// both. So clients in the sandbox use the proxy with no credential of their
+// own (HTTP_PROXY=http://127.0.0.1:3128, ALL_PROXY=socks5h://127.0.0.1:1080),
+// and the secret is in no environment and on no command line a sandboxed
+// command can read.
+//
+// The Hello is read on the connection's own goroutine, within 10 seconds,
+// so a client that sends nothing holds up no other. The public prefix is
+// compared as it arrives and a wrong byte is refused at once, so a client
+// that knows nothing of the Hello (another local user, or a process outside
+// the sandbox that connects to the socket) is answered without waiting; the
+// credential is then read in full and compared in constant time. Without a
+// valid Hello the HTTP proxy answers 407 Proxy Authentication Required and
+// the SOCKS5 proxy answers "no acceptable methods" (0x05 0xFF), then closes;
+// nothing is decided, resolved or dialled. The refusal is reported as an
+// [Event] with an empty Target and Reason "missing or wrong credential". An empty Config.Credential refuses every
+// connection. After the Hello the SOCKS5 proxy offers only "no
+// authentication required": the connection is already authenticated.
+//
 // # What a connection goes through
 //
 // For every CONNECT tunnel, every plain http:// request and every SOCKS5
-// CONNECT, in this order:
+// CONNECT on a connection that began with a valid Hello, in this order:
 //
-//  1. Credential. The client must present user "sandbar" and the per-run
-//     Config.Credential (HTTP Proxy-Authorization Basic; SOCKS5
-//     username/password, the only method offered). Otherwise: 407, or a
-//     SOCKS authentication failure. Nothing is decided, resolved or dialled.
-//  2. Canonical target. The host is made canonical ([Canonical]): lower
+//  1. Canonical target. The host is made canonical ([Canonical]): lower
 //     case, no trailing dot, punycode; IP literals in any spelling
 //     (2130706433, 0x7f.1, 127.1, 0177.0.0.1, ::ffff:127.0.0.1) become their
 //     standard form.
-//  3. Decision. Config.Decider decides the [Target]. The package never reads
+//  2. Decision. Config.Decider decides the [Target]. The package never reads
 //     policy syntax; [Rules] is a pure Decider built from allowedDomains and
 //     deniedDomains entries. Ask goes to Config.Approver, which may take as
 //     long as it likes: the client's connection is held open meanwhile.
 //     Without an Approver, Ask is Deny.
-//  4. Resolution, once. Only an allowed name is resolved, with
+//  3. Resolution, once. Only an allowed name is resolved, with
 //     Config.Resolver, so no query for a denied name leaves the machine.
-//  5. Address check. Every resolved address must be public, or admitted by
+//  4. Address check. Every resolved address must be public, or admitted by
 //     Config.AllowAddr: loopback, link-local (169.254.169.254 included),
 //     private, unique-local, CGNAT, multicast, unspecified and reserved
 //     addresses are refused, so a name that resolves to an internal address
 //     (DNS rebinding) gets nowhere.
-//  6. Dial. Config.Dialer dials the checked address itself; the name is never
+//  5. Dial. Config.Dialer dials the checked address itself; the name is never
 //     resolved again.
 //
 // Every decision, allowed or denied, is passed to Config.OnEvent as an

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +18,37 @@ import (
 	"time"
 )
 
-const testCredential = "s3cret-per-run"
+// testCredential has the shape of a production credential (NewCredential).
+const testCredential = "5f1d3c0a9b8e7d6c4b3a29181f0e0d0c"
+
+// relayDial dials as sandbar's relay does: it connects and writes hello
+// before anything else. Tests pass it as http.Transport.DialContext and use
+// it for their SOCKS5 clients.
+func relayDial(hello []byte) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.Write(hello); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+// dialRelay connects to addr through relayDial with the test credential.
+func dialRelay(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := relayDial(Hello(testCredential))(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
 
 // fakeResolver maps test names to addresses and records every query, so a
 // test can check that a denied name was never looked up.
@@ -77,10 +106,9 @@ func (d *routeDialer) Dialed() []string {
 	return append([]string(nil), d.dialed...)
 }
 
-// upstreamHandler tells the client which Host it saw and whether the proxy
-// credential leaked through.
+// upstreamHandler tells the client which Host it saw.
 var upstreamHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	fmt.Fprintf(w, "host=%s proxy-authorization=%q", r.Host, r.Header.Get("Proxy-Authorization"))
+	fmt.Fprintf(w, "host=%s", r.Host)
 })
 
 // upstreams are the servers the proxy may reach in a test.
@@ -148,23 +176,32 @@ type env struct {
 	stop      func() // stops both proxies and waits for them to return
 	mu        sync.Mutex
 	events    []Event
+	changed   chan struct{} // closed and replaced on every event
 }
 
-// start runs both proxies with cfg, filling in the fakes, the credential
-// and the event recorder.
+// start runs both proxies with cfg, filling in the fakes, the test
+// credential and the event recorder.
 func start(t *testing.T, cfg Config) *env {
 	t.Helper()
-	e := &env{up: startUpstreams(t), resolver: &fakeResolver{names: testNames}}
+	return startWith(t, cfg, testCredential)
+}
+
+// startWith is start with the given Config.Credential.
+func startWith(t *testing.T, cfg Config, credential string) *env {
+	t.Helper()
+	e := &env{up: startUpstreams(t), resolver: &fakeResolver{names: testNames}, changed: make(chan struct{})}
 	e.dialer = &routeDialer{routes: map[string]string{
 		"127.0.0.1:80":  e.up.http.Listener.Addr().String(),
 		"127.0.0.1:443": e.up.tls.Listener.Addr().String(),
 		"127.0.0.1:7":   e.up.echo.Addr().String(),
 	}}
-	cfg.Resolver, cfg.Dialer, cfg.Credential = e.resolver, e.dialer, testCredential
+	cfg.Resolver, cfg.Dialer, cfg.Credential = e.resolver, e.dialer, credential
 	cfg.OnEvent = func(ev Event) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		e.events = append(e.events, ev)
+		close(e.changed)
+		e.changed = make(chan struct{})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -197,13 +234,34 @@ func (e *env) Events() []Event {
 	return append([]Event(nil), e.events...)
 }
 
-// client is an HTTP client that uses the proxy with the given credential and
-// trusts the TLS upstream's certificate (issued for example.com).
-func (e *env) client(user, pass string) *http.Client {
-	pu := &url.URL{Scheme: "http", Host: e.httpAddr, User: url.UserPassword(user, pass)}
+// waitEvents waits until n events have been reported and returns them.
+func (e *env) waitEvents(t *testing.T, n int) []Event {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		e.mu.Lock()
+		got, changed := append([]Event(nil), e.events...), e.changed
+		e.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("waiting for %d events, got %v", n, got)
+		}
+	}
+}
+
+// client is an HTTP client that reaches the proxy as a client inside the
+// sandbox does, without a credential of its own, through a dialer that
+// writes the Hello as the relay does. It trusts the TLS upstream's
+// certificate (issued for example.com).
+func (e *env) client() *http.Client {
 	roots := e.up.tls.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	return &http.Client{Transport: &http.Transport{
-		Proxy:           http.ProxyURL(pu),
+		Proxy:           http.ProxyURL(&url.URL{Scheme: "http", Host: e.httpAddr}),
+		DialContext:     relayDial(Hello(testCredential)),
 		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "example.com"},
 	}}
 }
@@ -223,21 +281,24 @@ func (e *env) get(t *testing.T, c *http.Client, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func authHeader(user, pass string) string {
-	return "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass)) + "\r\n"
+// raw sends a hand-written request to the HTTP proxy after the Hello, so
+// that a test controls every byte (host spellings, Host headers), and
+// returns the response. For a refused CONNECT that is the proxy's answer.
+func (e *env) raw(t *testing.T, req string) (*http.Response, string) {
+	t.Helper()
+	return e.rawAfter(t, string(Hello(testCredential)), req)
 }
 
-// raw sends a hand-written request to the HTTP proxy, so that a test
-// controls every byte (host spellings, Host headers), and returns the
-// response. For a refused CONNECT that is the proxy's answer.
-func (e *env) raw(t *testing.T, req string) (*http.Response, string) {
+// rawAfter is raw with the given preamble (a Hello, a wrong one, or none)
+// in place of the right Hello.
+func (e *env) rawAfter(t *testing.T, preamble, req string) (*http.Response, string) {
 	t.Helper()
 	c, err := net.Dial("tcp", e.httpAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := io.WriteString(c, req); err != nil {
+	if _, err := io.WriteString(c, preamble+req); err != nil {
 		t.Fatal(err)
 	}
 	// A guard only: a proxy that wrongly opens a tunnel would otherwise
@@ -257,44 +318,38 @@ func (e *env) raw(t *testing.T, req string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// connectReq is a CONNECT to authority with the right credential.
+// connectReq is a CONNECT to authority.
 func connectReq(authority string) string {
-	return "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n" + authHeader("sandbar", testCredential) + "\r\n"
+	return "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n"
 }
 
-// getReq is a plain proxied GET of url with the right credential.
+// getReq is a plain proxied GET of url.
 func getReq(url, host string) string {
-	return "GET " + url + " HTTP/1.1\r\nHost: " + host + "\r\n" + authHeader("sandbar", testCredential) + "\r\n"
+	return "GET " + url + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
 }
 
-// socks performs a SOCKS5 handshake with user:pass and a CONNECT to
-// host:port (a domain name unless host parses as an IP), returning the
-// auth status, the reply code and the connection.
-func (e *env) socks(t *testing.T, user, pass string, req []byte) (authStatus, rep byte, c net.Conn) {
+// socksGreeting offers "no authentication required" only, as curl and
+// other clients without a SOCKS credential do.
+var socksGreeting = []byte{5, 1, methodNoAuth}
+
+// socks connects through relayDial, offers "no authentication required" and
+// sends req (see socksConnect), returning the reply code and the
+// connection.
+func (e *env) socks(t *testing.T, req []byte) (rep byte, c net.Conn) {
 	t.Helper()
-	c, err := net.Dial("tcp", e.socksAddr)
-	if err != nil {
+	c = dialRelay(t, e.socksAddr)
+	if _, err := c.Write(append(append([]byte(nil), socksGreeting...), req...)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	msg := []byte{5, 1, methodUserPass, authVersion, byte(len(user))}
-	msg = append(append(msg, user...), byte(len(pass)))
-	msg = append(append(msg, pass...), req...)
-	if _, err := c.Write(msg); err != nil {
-		t.Fatal(err)
-	}
-	var b [4]byte
-	if _, err := io.ReadFull(c, b[:4]); err != nil {
-		t.Fatalf("reading method and auth replies: %v", err)
-	}
-	if b[3] != 0 {
-		return b[3], 0, c
+	var m [2]byte
+	if _, err := io.ReadFull(c, m[:]); err != nil || m != [2]byte{5, methodNoAuth} {
+		t.Fatalf("socks method reply = %v, %v; want [5 0]", m, err)
 	}
 	var r [10]byte
 	if _, err := io.ReadFull(c, r[:]); err != nil {
 		t.Fatalf("reading socks reply: %v", err)
 	}
-	return 0, r[1], c
+	return r[1], c
 }
 
 // socksConnect encodes a SOCKS5 CONNECT request.
@@ -318,10 +373,10 @@ func encodeRequest(r socksRequest) []byte {
 	return append(b, byte(r.Port>>8), byte(r.Port))
 }
 
-// rawStatus sends req to the HTTP proxy at addr and returns the response
-// status; it is safe to call from any goroutine.
+// rawStatus sends req to the HTTP proxy at addr, after the Hello, and
+// returns the response status; it is safe to call from any goroutine.
 func rawStatus(addr, req string) (int, error) {
-	c, err := net.Dial("tcp", addr)
+	c, err := relayDial(Hello(testCredential))(context.Background(), "tcp", addr)
 	if err != nil {
 		return 0, err
 	}

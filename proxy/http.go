@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"log"
@@ -15,13 +14,17 @@ import (
 )
 
 // ServeHTTP serves the HTTP proxy on ln until ctx ends: absolute-URI http://
-// requests and CONNECT tunnels. It returns nil when ctx ends, else the error
-// that stopped it. When it returns, ln and every connection it accepted,
-// tunnels included, are closed.
+// requests and CONNECT tunnels, on connections that begin with a valid
+// [Hello]; any other connection gets a 407 and is closed. It returns nil
+// when ctx ends, else the error that stopped it. When it returns, ln and
+// every connection it accepted, tunnels included, are closed.
 func ServeHTTP(ctx context.Context, ln net.Listener, cfg Config) error {
+	e := newEngine(cfg)
 	tl := track(ln)
+	// The HTTP server sees only connections whose Hello has been read.
+	admitted := newConnQueue(ln.Addr())
 	srv := &http.Server{
-		Handler:           newHTTPHandler(newEngine(cfg)),
+		Handler:           newHTTPHandler(e),
 		ReadHeaderTimeout: time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
@@ -30,8 +33,19 @@ func ServeHTTP(ctx context.Context, ln net.Listener, cfg Config) error {
 	stop := context.AfterFunc(ctx, func() { srv.Close(); tl.closeAll() })
 	defer stop()
 	defer tl.closeAll()
-	err := srv.Serve(tl)
-	if ctx.Err() != nil {
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.Serve(admitted)
+	}()
+	err := acceptLoop(ctx, tl, func(c net.Conn) {
+		if e.admitConn(c, httpRefusal) {
+			admitted.put(c)
+		}
+	})
+	srv.Close()
+	<-served
+	if err == nil {
 		return nil
 	}
 	return fmt.Errorf("serving http proxy: %w", err)
@@ -57,27 +71,7 @@ func newHTTPHandler(e *engine) http.Handler {
 	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 		return e.connect(host, ctx)
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !e.authorized(r) {
-			w.Header().Set("Proxy-Authenticate", `Basic realm="sandbar"`)
-			w.Header().Set("Connection", "close")
-			http.Error(w, "sandbar proxy: missing or wrong credential", http.StatusProxyAuthRequired)
-			return
-		}
-		gp.ServeHTTP(w, r)
-	})
-}
-
-func (e *engine) authorized(r *http.Request) bool {
-	// Proxy-Authorization has the syntax of Authorization; reuse its parser.
-	h := http.Header{"Authorization": r.Header.Values("Proxy-Authorization")}
-	user, pass, ok := (&http.Request{Header: h}).BasicAuth()
-	return ok && e.credentialOK(user, pass)
-}
-
-func (e *engine) credentialOK(user, pass string) bool {
-	want := credentialUser + ":" + e.cfg.Credential
-	return e.cfg.Credential != "" && subtle.ConstantTimeCompare([]byte(user+":"+pass), []byte(want)) == 1
+	return gp
 }
 
 // httpRequest decides a plain http:// request and points it at the checked
@@ -101,9 +95,7 @@ func (e *engine) httpRequest(r *http.Request) (*http.Request, *http.Response) {
 	if r.Host != r.URL.Host {
 		o := outcome{Target: Target{Host: host, Port: port}}
 		o.Decision = Decision{Deny, fmt.Sprintf("Host header %q does not match the request URI's host %q", r.Host, r.URL.Host)}
-		if e.cfg.OnEvent != nil {
-			e.cfg.OnEvent(Event{Kind: "network", Target: o.Target.String(), Decision: "denied", Reason: o.Reason, Time: time.Now()})
-		}
+		e.report(Event{Kind: "network", Target: o.Target.String(), Decision: "denied", Reason: o.Reason})
 		return r, forbidden(r, o)
 	}
 	o := e.admit(r.Context(), host, port)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -35,28 +34,28 @@ func TestHTTPAllowed(t *testing.T) {
 		{
 			name:       "plain http",
 			url:        "http://allowed.test/",
-			wantBody:   `host=allowed.test proxy-authorization=""`,
+			wantBody:   `host=allowed.test`,
 			wantDialed: []string{"127.0.0.1:80"},
 			wantEvents: allowed("allowed.test:80"),
 		},
 		{
 			name:       "plain http, host spelled differently",
 			url:        "http://ALLOWED.test./",
-			wantBody:   `host=ALLOWED.test. proxy-authorization=""`,
+			wantBody:   `host=ALLOWED.test.`,
 			wantDialed: []string{"127.0.0.1:80"},
 			wantEvents: allowed("allowed.test:80"),
 		},
 		{
 			name:       "connect to tls",
 			url:        "https://allowed.test/",
-			wantBody:   `host=allowed.test proxy-authorization=""`,
+			wantBody:   `host=allowed.test`,
 			wantDialed: []string{"127.0.0.1:443"},
 			wantEvents: allowed("allowed.test:443"),
 		},
 		{
 			name:       "connect to tls, wildcard",
 			url:        "https://a.wild.test/",
-			wantBody:   `host=a.wild.test proxy-authorization=""`,
+			wantBody:   `host=a.wild.test`,
 			wantDialed: []string{"127.0.0.1:443"},
 			wantEvents: allowed("a.wild.test:443"),
 		},
@@ -64,7 +63,7 @@ func TestHTTPAllowed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := start(t, Config{Decider: testRules, AllowAddr: allowLoopback})
-			status, body := e.get(t, e.client("sandbar", testCredential), tt.url)
+			status, body := e.get(t, e.client(), tt.url)
 			if status != 200 || body != tt.wantBody {
 				t.Errorf("GET %s = %d %q, want 200 %q", tt.url, status, body, tt.wantBody)
 			}
@@ -80,9 +79,9 @@ func TestHTTPAllowed(t *testing.T) {
 
 func TestSOCKS5Allowed(t *testing.T) {
 	e := start(t, Config{Decider: testRules, AllowAddr: allowLoopback})
-	auth, rep, c := e.socks(t, "sandbar", testCredential, socksConnect("echo.test", 7))
-	if auth != 0 || rep != repSucceeded {
-		t.Fatalf("socks connect: auth status %d, reply %d; want 0, 0", auth, rep)
+	rep, c := e.socks(t, socksConnect("echo.test", 7))
+	if rep != repSucceeded {
+		t.Fatalf("socks connect: reply %d, want 0", rep)
 	}
 	if _, err := io.WriteString(c, "ping"); err != nil {
 		t.Fatal(err)
@@ -99,7 +98,7 @@ func TestSOCKS5Allowed(t *testing.T) {
 	}
 }
 
-// TestHTTPRefused sends each refused request with the right credential and
+// TestHTTPRefused sends each refused request after a valid Hello, with
 // AllowAddr nil (as in production): the proxy answers 403 naming the target,
 // records why, dials nothing and looks up only allowed names.
 func TestHTTPRefused(t *testing.T) {
@@ -206,7 +205,7 @@ func TestHTTPHostHeader(t *testing.T) {
 		wantDialed []string
 	}{
 		{"absolute uri wins over host header", getReq("http://allowed.test/", "evil.test"), 200,
-			`host=allowed.test proxy-authorization=""`, []string{"127.0.0.1:80"}},
+			`host=allowed.test`, []string{"127.0.0.1:80"}},
 		{"origin-form request refused", getReq("/", "allowed.test"), 400,
 			"sandbar proxy: not a proxy request (want an absolute http:// URI or CONNECT)\n", nil},
 		{"https uri without connect refused", getReq("https://allowed.test/", "allowed.test"), 400,
@@ -223,56 +222,6 @@ func TestHTTPHostHeader(t *testing.T) {
 				t.Errorf("dialed (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestHTTPCredential(t *testing.T) {
-	tests := []struct {
-		name string
-		req  string
-	}{
-		{"plain http, none", "GET http://allowed.test/ HTTP/1.1\r\nHost: allowed.test\r\n\r\n"},
-		{"plain http, wrong password", "GET http://allowed.test/ HTTP/1.1\r\nHost: allowed.test\r\n" + authHeader("sandbar", "guess") + "\r\n"},
-		{"plain http, wrong user", "GET http://allowed.test/ HTTP/1.1\r\nHost: allowed.test\r\n" + authHeader("root", testCredential) + "\r\n"},
-		{"connect, none", "CONNECT allowed.test:443 HTTP/1.1\r\nHost: allowed.test:443\r\n\r\n"},
-		{"connect, wrong password", "CONNECT allowed.test:443 HTTP/1.1\r\nHost: allowed.test:443\r\n" + authHeader("sandbar", "") + "\r\n"},
-		{"connect, not basic", "CONNECT allowed.test:443 HTTP/1.1\r\nHost: allowed.test:443\r\nProxy-Authorization: Bearer " + testCredential + "\r\n\r\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := start(t, Config{Decider: testRules, AllowAddr: allowLoopback})
-			resp, _ := e.raw(t, tt.req)
-			if resp.StatusCode != 407 || resp.Header.Get("Proxy-Authenticate") != `Basic realm="sandbar"` {
-				t.Errorf("got %d with Proxy-Authenticate %q, want 407 with a Basic challenge", resp.StatusCode, resp.Header.Get("Proxy-Authenticate"))
-			}
-			if ev, q, d := e.Events(), e.resolver.Queries(), e.dialer.Dialed(); len(ev)+len(q)+len(d) != 0 {
-				t.Errorf("unauthenticated request got events %v, queries %v, dials %v; want none", ev, q, d)
-			}
-		})
-	}
-}
-
-func TestSOCKS5Credential(t *testing.T) {
-	e := start(t, Config{Decider: testRules, AllowAddr: allowLoopback})
-	for _, pass := range []string{"", "guess", testCredential + "x"} {
-		auth, _, _ := e.socks(t, "sandbar", pass, socksConnect("echo.test", 7))
-		if auth != 1 {
-			t.Errorf("password %q: auth status %d, want 1 (failure)", pass, auth)
-		}
-	}
-	// A client offering only "no authentication" is told no method fits.
-	c2, err := net.Dial("tcp", e.socksAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	c2.Write([]byte{5, 1, 0})
-	var b [2]byte
-	if _, err := io.ReadFull(c2, b[:]); err != nil || b != [2]byte{5, 0xff} {
-		t.Errorf("greeting without user/password: reply %v, %v; want [5 255]", b, err)
-	}
-	if ev, d := e.Events(), e.dialer.Dialed(); len(ev)+len(d) != 0 {
-		t.Errorf("unauthenticated clients got events %v, dials %v; want none", ev, d)
 	}
 }
 
@@ -299,9 +248,8 @@ func TestSOCKS5Refused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := start(t, Config{Decider: testRules})
-			auth, rep, _ := e.socks(t, "sandbar", testCredential, tt.req)
-			if auth != 0 || rep != tt.wantRep {
-				t.Errorf("auth status %d, reply %d; want 0, %d", auth, rep, tt.wantRep)
+			if rep, _ := e.socks(t, tt.req); rep != tt.wantRep {
+				t.Errorf("reply %d, want %d", rep, tt.wantRep)
 			}
 			if diff := cmp.Diff(tt.wantEvents, e.Events(), ignoreTime); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
@@ -398,7 +346,7 @@ func TestPolicyChangeSeenByLaterConnections(t *testing.T) {
 	d := &switchDecider{}
 	d.rules.Store(&Rules{})
 	e := start(t, Config{Decider: d, AllowAddr: allowLoopback})
-	c := e.client("sandbar", testCredential)
+	c := e.client()
 	if status, _ := e.get(t, c, "http://allowed.test/"); status != 403 {
 		t.Fatalf("before the change: status %d, want 403", status)
 	}
@@ -416,11 +364,7 @@ func TestPolicyChangeSeenByLaterConnections(t *testing.T) {
 // client sees its connection close.
 func TestStopEndsTunnels(t *testing.T) {
 	e := start(t, Config{Decider: testRules, AllowAddr: allowLoopback})
-	httpTunnel, err := net.Dial("tcp", e.httpAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer httpTunnel.Close()
+	httpTunnel := dialRelay(t, e.httpAddr)
 	io.WriteString(httpTunnel, connectReq("echo.test:7"))
 	// The tunnel is up once an echo comes back through it.
 	br := bufio.NewReader(httpTunnel)
@@ -432,7 +376,7 @@ func TestStopEndsTunnels(t *testing.T) {
 	if b, err := br.ReadByte(); err != nil || b != 'x' {
 		t.Fatalf("echo through http tunnel = %q, %v", b, err)
 	}
-	_, rep, socksTunnel := e.socks(t, "sandbar", testCredential, socksConnect("echo.test", 7))
+	rep, socksTunnel := e.socks(t, socksConnect("echo.test", 7))
 	if rep != repSucceeded {
 		t.Fatalf("socks reply %d", rep)
 	}

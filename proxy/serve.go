@@ -1,9 +1,76 @@
 package proxy
 
 import (
+	"context"
+	"errors"
 	"net"
 	"sync"
+	"time"
 )
+
+// acceptLoop accepts connections on l until ctx ends (it then returns nil)
+// or l fails for good, and runs handle for each on a goroutine of its own,
+// so that no client, however slow, holds up the next one.
+func acceptLoop(ctx context.Context, l net.Listener, handle func(net.Conn)) error {
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// As net/http does: a failed accept (out of file
+			// descriptors, say) is retried after a growing pause.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		go handle(c)
+	}
+}
+
+// connQueue is a listener whose connections are handed to it with put: the
+// accept loop puts each connection once its Hello has been read, and the
+// HTTP server accepts them from here.
+type connQueue struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newConnQueue(addr net.Addr) *connQueue {
+	return &connQueue{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+// put hands c to Accept, or closes it if the queue is closed.
+func (q *connQueue) put(c net.Conn) {
+	select {
+	case q.conns <- c:
+	case <-q.done:
+		c.Close()
+	}
+}
+
+func (q *connQueue) Accept() (net.Conn, error) {
+	select {
+	case c := <-q.conns:
+		return c, nil
+	case <-q.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *connQueue) Close() error {
+	q.once.Do(func() { close(q.done) })
+	return nil
+}
+
+func (q *connQueue) Addr() net.Addr { return q.addr }
 
 // trackingListener remembers the connections it accepted until they are
 // closed, so that stopping a proxy also ends its tunnels, which net/http

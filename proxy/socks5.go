@@ -11,48 +11,38 @@ import (
 	"time"
 )
 
-// ServeSOCKS5 serves a SOCKS5 proxy (RFC 1928) on ln until ctx ends. It
-// offers only username/password authentication (RFC 1929), with user
-// "sandbar" and Config.Credential, and only the CONNECT command. It returns
-// nil when ctx ends; when it returns, ln and every connection it accepted are
-// closed.
+// ServeSOCKS5 serves a SOCKS5 proxy (RFC 1928) on ln until ctx ends, on
+// connections that begin with a valid [Hello]; any other connection is told
+// that no authentication method is acceptable and closed. After the Hello it
+// offers only "no authentication required", since the connection is already
+// authenticated, and only the CONNECT command. It returns nil when ctx ends;
+// when it returns, ln and every connection it accepted are closed.
 func ServeSOCKS5(ctx context.Context, ln net.Listener, cfg Config) error {
 	e := newEngine(cfg)
 	tl := track(ln)
 	stop := context.AfterFunc(ctx, tl.closeAll)
 	defer stop()
 	defer tl.closeAll()
-	var backoff time.Duration
-	for {
-		c, err := tl.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("serving socks5 proxy: %w", err)
-			}
-			// As net/http does: a failed accept (out of file
-			// descriptors, say) is retried after a growing pause.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			time.Sleep(backoff)
-			continue
+	err := acceptLoop(ctx, tl, func(c net.Conn) {
+		if e.admitConn(c, socksRefusal) {
+			e.serveSOCKS5(ctx, c)
 		}
-		backoff = 0
-		go e.serveSOCKS5(ctx, c)
+	})
+	if err == nil {
+		return nil
 	}
+	return fmt.Errorf("serving socks5 proxy: %w", err)
 }
 
 // SOCKS5 protocol constants.
 const (
-	socksVersion   = 5
-	authVersion    = 1
-	methodUserPass = 2
-	methodNone     = 0xff
-	cmdConnect     = 1
-	atypIPv4       = 1
-	atypDomain     = 3
-	atypIPv6       = 4
+	socksVersion       = 5
+	methodNoAuth       = 0
+	methodNoAcceptable = 0xff
+	cmdConnect         = 1
+	atypIPv4           = 1
+	atypDomain         = 3
+	atypIPv6           = 4
 
 	repSucceeded        = 0
 	repGeneralFailure   = 1
@@ -91,27 +81,6 @@ func readGreeting(r io.Reader) ([]byte, error) {
 	methods := make([]byte, h[1])
 	_, err := io.ReadFull(r, methods)
 	return methods, err
-}
-
-// readUserPass reads an RFC 1929 username/password request.
-func readUserPass(r io.Reader) (user, pass string, err error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return "", "", err
-	}
-	if h[0] != authVersion {
-		return "", "", fmt.Errorf("auth version %d, want 1", h[0])
-	}
-	n := int(h[1])
-	u := make([]byte, n+1) // the name and the password's length
-	if _, err := io.ReadFull(r, u); err != nil {
-		return "", "", err
-	}
-	p := make([]byte, u[n])
-	if _, err := io.ReadFull(r, p); err != nil {
-		return "", "", err
-	}
-	return string(u[:n]), string(p), nil
 }
 
 // readRequest reads a SOCKS5 request. An unknown address type is a
@@ -173,26 +142,17 @@ func (e *engine) serveSOCKS5(ctx context.Context, c net.Conn) {
 	if err != nil {
 		return
 	}
+	// The Hello authenticated the connection: "no authentication
+	// required" is the only method offered.
 	offered := false
 	for _, m := range methods {
-		offered = offered || m == methodUserPass
+		offered = offered || m == methodNoAuth
 	}
 	if !offered {
-		c.Write([]byte{socksVersion, methodNone})
+		c.Write([]byte{socksVersion, methodNoAcceptable})
 		return
 	}
-	if _, err := c.Write([]byte{socksVersion, methodUserPass}); err != nil {
-		return
-	}
-	user, pass, err := readUserPass(c)
-	if err != nil {
-		return
-	}
-	if !e.credentialOK(user, pass) {
-		c.Write([]byte{authVersion, 1})
-		return
-	}
-	if _, err := c.Write([]byte{authVersion, 0}); err != nil {
+	if _, err := c.Write([]byte{socksVersion, methodNoAuth}); err != nil {
 		return
 	}
 	req, err := readRequest(c)
