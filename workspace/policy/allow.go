@@ -1,0 +1,447 @@
+package policy
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tailscale/hujson"
+)
+
+// AddAllowedDomain returns src, the bytes of the policy file named file,
+// with entry appended to network.allowedDomains. It is what "allow for this
+// workspace" writes into a folder's .sandbar/policy.jsonc, a file people
+// wrote and review in diffs, so the diff it makes is the new entry and
+// nothing else: every comment, blank line, key and indentation survives,
+// and the entry is laid out like its neighbours (on its own line with their
+// indentation in a multi-line list, after them on the line in a one-line
+// list, with a trailing comma where the list has one). A missing "network"
+// or "allowedDomains" is added in the schema's key order, shaped like the
+// keys around it. A src that is nil, empty or only comments becomes a new
+// file (after those comments) that starts with a comment saying what it is.
+//
+// entry is validated as Parse validates allowedDomains entries. If entry is
+// already in the list, src is returned unchanged. A file that Parse rejects
+// (a syntax error, "network" that is not an object, any other error) is
+// not edited: the error is Parse's ErrorList, naming every problem with its
+// line and column. Like Parse, file is only used in messages.
+//
+// The result is checked by reading it back with Parse: an edit that would
+// not read back as the old list plus entry is an error, never a result.
+func AddAllowedDomain(file string, src []byte, entry string) ([]byte, error) {
+	if msg := checkNewDomain(entry); msg != "" {
+		return nil, fmt.Errorf("allowing a domain in %s: %s", file, msg)
+	}
+	old, err := Parse(file, src)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range old.Network.AllowedDomains {
+		if v.Text == entry {
+			return src, nil
+		}
+	}
+
+	// Parse accepts two things hujson rejects: a byte order mark, and a line
+	// comment that ends the file. So hujson is given the file without the
+	// mark and with a newline added, and both are undone after packing.
+	bom, body := []byte(nil), src
+	if rest, ok := bytes.CutPrefix(src, []byte("\uFEFF")); ok {
+		bom, body = src[:3], rest
+	}
+	if newParser(file, src).blank() {
+		body = newFile(body)
+	}
+	root, err := hujson.Parse(slices.Concat(body, []byte("\n")))
+	if err != nil {
+		return nil, fmt.Errorf("allowing %q in %s: internal error: %w", entry, file, err)
+	}
+	if err := addDomain(&root, newEditor(&root, body), entry); err != nil {
+		return nil, fmt.Errorf("allowing %q in %s: internal error: %w", entry, file, err)
+	}
+	packed := root.Pack()
+	out := slices.Concat(bom, packed[:len(packed)-1])
+
+	got, err := Parse(file, out)
+	if err != nil {
+		return nil, fmt.Errorf("allowing %q in %s: internal error: the edited file does not read back: %w", entry, file, err)
+	}
+	want := append(texts(old.Network.AllowedDomains), entry)
+	if have := texts(got.Network.AllowedDomains); !slices.Equal(want, have) {
+		return nil, fmt.Errorf("allowing %q in %s: internal error: the edited file allows %q, want %q", entry, file, have, want)
+	}
+	return out, nil
+}
+
+// checkNewDomain is checkDomain for an entry that is about to be written
+// rather than one already in a file, so the messages do not say "remove".
+func checkNewDomain(s string) string {
+	switch {
+	case s == "":
+		return "the domain is empty"
+	case !utf8.ValidString(s):
+		return fmt.Sprintf("%q is not valid UTF-8", s)
+	}
+	return checkDomain(s)
+}
+
+func texts(vs []Value) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.Text
+	}
+	return out
+}
+
+// newFileTemplate starts the policy file of a folder that has none. Its list
+// is empty so that the entry is added by the same code as for every other
+// file, and multi-line so that each entry sandbar adds later is a line of
+// its own.
+const newFileTemplate = `// sandbar reads this file to decide what the commands it runs in this
+// folder may do. The format is described in sandbar's docs/policy-schema.md.
+{
+  "version": 1,
+  "network": {
+    // Hosts the commands may connect to. sandbar adds one here when you
+    // answer "allow for this workspace".
+    "allowedDomains": [
+    ],
+  },
+}
+`
+
+// newFile returns the text to edit for a file that holds only whitespace and
+// comments: the template, after the user's comments if there are any.
+func newFile(body []byte) []byte {
+	nl := newline(body)
+	tmpl := []byte(strings.ReplaceAll(newFileTemplate, "\n", nl))
+	if len(bytes.TrimSpace(body)) == 0 {
+		return tmpl
+	}
+	if !bytes.HasSuffix(body, []byte("\n")) {
+		body = slices.Concat(body, []byte(nl))
+	}
+	return slices.Concat(body, []byte(nl), tmpl)
+}
+
+// addDomain appends entry to root's network.allowedDomains, adding the
+// keys on the way. Parse has checked every type on that way.
+func addDomain(root *hujson.Value, e *editor, entry string) error {
+	top, ok := root.Value.(*hujson.Object)
+	if !ok {
+		return fmt.Errorf("the policy is not an object")
+	}
+	network := member(top, "network")
+	if network == nil {
+		network = e.addMember(top, "network", topKeys, func(p placement) hujson.ValueTrimmed {
+			return &hujson.Object{AfterExtra: e.closing(p)}
+		})
+	}
+	netObj, ok := network.Value.(*hujson.Object)
+	if !ok {
+		return fmt.Errorf(`"network" is not an object`)
+	}
+	list := member(netObj, "allowedDomains")
+	if list == nil {
+		// The new list is written as the file writes its lists: on one
+		// line, or with an entry per line if the file has such lists.
+		list = e.addMember(netObj, "allowedDomains", networkKeys, func(p placement) hujson.ValueTrimmed {
+			if !e.lineLists {
+				p.multiline = false
+			}
+			return &hujson.Array{AfterExtra: e.closing(p)}
+		})
+	}
+	arr, ok := list.Value.(*hujson.Array)
+	if !ok {
+		return fmt.Errorf(`"allowedDomains" is not an array`)
+	}
+	e.appendElement(arr, hujson.String(entry))
+	return nil
+}
+
+// member returns the value of obj's member named name, or nil. Parse has
+// refused duplicate keys, so the first is the only one.
+func member(obj *hujson.Object, name string) *hujson.Value {
+	for i := range obj.Members {
+		m := &obj.Members[i]
+		if lit, ok := m.Name.Value.(hujson.Literal); ok && lit.String() == name {
+			return &m.Value
+		}
+	}
+	return nil
+}
+
+// editor inserts into a parsed file in the file's own style. hujson's Patch
+// can insert too, but it leaves the whitespace to a later Format, and Format
+// re-indents the whole file with tabs and realigns comments: the user's
+// layout would not survive. So the editor sets the whitespace and comments
+// around a new item itself, copying them from the item's neighbours.
+type editor struct {
+	nl       string // "\r\n" if the file uses it, else "\n"
+	unit     string // one level of indentation
+	colon    string // what follows the colon of a member
+	trailing bool   // whether a new multi-line object or list ends with a comma
+	// lineLists is whether the file has a list with an entry per line. A
+	// new list is then written so too, and each entry sandbar adds to it
+	// later is a one-line diff.
+	lineLists bool
+}
+
+func newEditor(root *hujson.Value, body []byte) *editor {
+	e := &editor{nl: newline(body), unit: "  ", colon: " ", trailing: true}
+	var seenUnit, seenColon, seenTrailing bool
+	for v := range root.All() {
+		var leads []hujson.Extra
+		var closing hujson.Extra
+		var last *hujson.Value
+		switch c := v.Value.(type) {
+		case *hujson.Object:
+			for i := range c.Members {
+				leads = append(leads, c.Members[i].Name.BeforeExtra)
+				if !seenColon && isHorizontalSpace(c.Members[i].Value.BeforeExtra) {
+					e.colon, seenColon = string(c.Members[i].Value.BeforeExtra), true
+				}
+			}
+			closing = c.AfterExtra
+			if n := len(c.Members); n > 0 {
+				last = &c.Members[n-1].Value
+			}
+		case *hujson.Array:
+			for i := range c.Elements {
+				leads = append(leads, c.Elements[i].BeforeExtra)
+			}
+			closing = c.AfterExtra
+			if n := len(c.Elements); n > 0 {
+				last = &c.Elements[n-1]
+			}
+		default:
+			continue
+		}
+		if last == nil || !bytes.Contains(leads[0], []byte("\n")) || !bytes.Contains(closing, []byte("\n")) {
+			continue // not a multi-line object or list
+		}
+		if _, ok := v.Value.(*hujson.Array); ok {
+			e.lineLists = true
+		}
+		if !seenTrailing {
+			e.trailing, seenTrailing = last.AfterExtra != nil, true
+		}
+		item, end := lineIndent(leads[0]), lineIndent(closing)
+		if !seenUnit && len(item) > len(end) && strings.HasPrefix(item, end) {
+			e.unit, seenUnit = item[len(end):], true
+		}
+	}
+	return e
+}
+
+// closing is the extra before the closing bracket of a new, empty object
+// or list placed at p: it puts the bracket on a line of its own when p
+// starts one, so that what is added to it gets lines of its own too.
+func (e *editor) closing(p placement) hujson.Extra {
+	if p.multiline {
+		return hujson.Extra(e.nl + p.indent)
+	}
+	return nil
+}
+
+// placement is where a new item goes: the whitespace and comments before
+// it, and what replaces the extra that followed the insertion point (the
+// next item's leading extra, or the extra before the closing bracket).
+type placement struct {
+	lead, follow hujson.Extra
+	comma        bool   // the new item is last and takes a trailing comma
+	multiline    bool   // the new item starts its own line
+	indent       string // the indentation of that line
+}
+
+// place lays out an item inserted at index i of an object or array whose
+// items' leading extras are leads and whose closing extra is closing.
+// trailing says whether the last item has a trailing comma.
+//
+// In a multi-line list the new item starts its own line with the indentation
+// of its neighbour. A comment on the line that ends before the insertion
+// point stays on that line, with the item it follows; comments on lines of
+// their own after it stay after it, since they belong to what follows (or
+// close the list: after "a", // comment, a final "// more below" stays at
+// the end). hujson's Patch makes the same choice for line comments. In an
+// empty list the new item goes after any comments, which describe the list.
+func (e *editor) place(leads []hujson.Extra, closing hujson.Extra, trailing bool, i int) placement {
+	n := len(leads)
+	follow := closing
+	if i < n {
+		follow = leads[i]
+	}
+
+	if n == 0 {
+		if !bytes.Contains(closing, []byte("\n")) {
+			// "[]" becomes ["x"], "[ ]" becomes [ "x" ].
+			lead := closing
+			if len(lead) > 0 && !isSpace(lead[len(lead)-1]) {
+				lead = slices.Concat(lead, hujson.Extra(" "))
+			}
+			return placement{lead: slices.Clone(lead), follow: leadingSpace(closing)}
+		}
+		end := lineIndent(closing)
+		indent := end + e.unit
+		head := bytes.TrimRight(closing, " \t")
+		if !bytes.HasSuffix(head, []byte("\n")) {
+			head = slices.Concat(head, []byte(e.nl))
+		}
+		return placement{
+			lead:      slices.Concat(head, hujson.Extra(indent)),
+			follow:    hujson.Extra(e.nl + end),
+			comma:     e.trailing,
+			multiline: true,
+			indent:    indent,
+		}
+	}
+
+	ref := leads[max(i-1, 0)]
+	if !bytes.Contains(ref, []byte("\n")) {
+		// A one-line list: the new item sits between its neighbours on the
+		// line, separated as they are.
+		sep := hujson.Extra(" ")
+		for _, l := range leads[1:] {
+			if isHorizontalSpace(l) {
+				sep = slices.Clone(l)
+				break
+			}
+		}
+		if i == n {
+			return placement{lead: sep, follow: closing, comma: trailing}
+		}
+		return placement{lead: slices.Clone(follow), follow: sep}
+	}
+
+	p := placement{comma: i == n && trailing, multiline: true, indent: lineIndent(ref)}
+	if cut := lineEnd(follow); cut >= 0 {
+		p.lead = slices.Concat(follow[:cut], hujson.Extra(p.indent))
+		p.follow = slices.Concat(hujson.Extra(e.nl), follow[cut:])
+	} else {
+		// The line does not end before the next item or the bracket: the
+		// new item starts a line and what followed stays after it.
+		head := bytes.TrimRight(follow, " \t")
+		p.lead = slices.Concat(head, hujson.Extra(e.nl+p.indent))
+		p.follow = slices.Clone(follow[len(head):])
+		if i < n && len(p.follow) == 0 {
+			p.follow = hujson.Extra(" ")
+		}
+	}
+	return p
+}
+
+// addMember inserts a member named name into obj, after the members that
+// order lists before it, and returns its value. value makes the value once
+// the layout is known.
+func (e *editor) addMember(obj *hujson.Object, name string, order []string, value func(placement) hujson.ValueTrimmed) *hujson.Value {
+	rank := slices.Index(order, name)
+	i := len(obj.Members)
+	leads := make([]hujson.Extra, len(obj.Members))
+	for j, m := range obj.Members {
+		leads[j] = m.Name.BeforeExtra
+		if lit, ok := m.Name.Value.(hujson.Literal); ok && i == len(obj.Members) && slices.Index(order, lit.String()) > rank {
+			i = j
+		}
+	}
+	p := e.place(leads, obj.AfterExtra, hasTrailingComma(obj), i)
+
+	m := hujson.ObjectMember{
+		Name:  hujson.Value{BeforeExtra: p.lead, Value: hujson.String(name)},
+		Value: hujson.Value{BeforeExtra: hujson.Extra(e.colon), Value: value(p)},
+	}
+	if p.comma {
+		m.Value.AfterExtra = hujson.Extra{}
+	}
+	if i < len(obj.Members) {
+		obj.Members[i].Name.BeforeExtra = p.follow
+	} else {
+		obj.AfterExtra = p.follow
+	}
+	obj.Members = slices.Insert(obj.Members, i, m)
+	return &obj.Members[i].Value
+}
+
+// appendElement adds v at the end of arr.
+func (e *editor) appendElement(arr *hujson.Array, v hujson.Literal) {
+	leads := make([]hujson.Extra, len(arr.Elements))
+	for j, el := range arr.Elements {
+		leads[j] = el.BeforeExtra
+	}
+	p := e.place(leads, arr.AfterExtra, hasTrailingComma(arr), len(arr.Elements))
+	el := hujson.Value{BeforeExtra: p.lead, Value: v}
+	if p.comma {
+		el.AfterExtra = hujson.Extra{}
+	}
+	arr.AfterExtra = p.follow
+	arr.Elements = append(arr.Elements, el)
+}
+
+// hasTrailingComma reports whether the object or array has a comma after its
+// last item: hujson marks one by a non-nil AfterExtra on the last value.
+func hasTrailingComma(c hujson.ValueTrimmed) bool {
+	switch c := c.(type) {
+	case *hujson.Object:
+		return len(c.Members) > 0 && c.Members[len(c.Members)-1].Value.AfterExtra != nil
+	case *hujson.Array:
+		return len(c.Elements) > 0 && c.Elements[len(c.Elements)-1].AfterExtra != nil
+	}
+	return false
+}
+
+// lineEnd returns the offset just after the first newline in x that is not
+// inside a block comment (the newline that ends a line comment counts), or
+// -1. The parser has checked that x is whitespace and complete comments.
+func lineEnd(x []byte) int {
+	for i := 0; i < len(x); {
+		switch {
+		case x[i] == '\n':
+			return i + 1
+		case bytes.HasPrefix(x[i:], []byte("//")):
+			if j := bytes.IndexByte(x[i:], '\n'); j >= 0 {
+				return i + j + 1
+			}
+			return -1
+		case bytes.HasPrefix(x[i:], []byte("/*")):
+			j := bytes.Index(x[i+2:], []byte("*/"))
+			if j < 0 {
+				return -1
+			}
+			i += 2 + j + 2
+		default:
+			i++
+		}
+	}
+	return -1
+}
+
+// lineIndent returns the spaces and tabs that start the last line of x.
+func lineIndent(x []byte) string {
+	last := x[bytes.LastIndexByte(x, '\n')+1:]
+	return string(leadingSpace(last))
+}
+
+func leadingSpace(x []byte) hujson.Extra {
+	n := 0
+	for n < len(x) && (x[n] == ' ' || x[n] == '\t') {
+		n++
+	}
+	return slices.Clone(x[:n])
+}
+
+func isHorizontalSpace(x []byte) bool {
+	return len(leadingSpace(x)) == len(x)
+}
+
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\r' || b == '\n'
+}
+
+func newline(body []byte) string {
+	if bytes.Contains(body, []byte("\r\n")) {
+		return "\r\n"
+	}
+	return "\n"
+}
