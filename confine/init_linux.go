@@ -51,21 +51,31 @@ var forwarded = []os.Signal{
 }
 
 // runInit is PID 1 of the sandbox. args: STATUS-FD EXE-FD LIFELINE-FD
-// NOTIFY-FD -- ARGV... NOTIFY-FD is -1 when nothing needs watching.
+// NOTIFY-FD NET-FD -- ARGV... NOTIFY-FD is -1 when nothing needs
+// watching, NET-FD -1 when the sandbox has no network; otherwise NET-FD
+// holds a netConfig and the two descriptors after it the proxies'
+// sockets (see layoutFor).
 func runInit(args []string) int {
-	if len(args) < 6 || args[4] != "--" {
+	// Nothing in the sandbox may trace this process, read its memory or
+	// its descriptors (they reach the proxies, and it holds the proxies'
+	// credential): the command runs as the same user, but without
+	// capabilities it cannot get past a process that is not dumpable.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	if len(args) < 7 || args[5] != "--" {
 		fmt.Fprintln(os.Stderr, "sandbar init: bad arguments")
 		return 125
 	}
-	statusFD, err1 := strconv.Atoi(args[0])
-	exeFD, err2 := strconv.Atoi(args[1])
-	lifeFD, err3 := strconv.Atoi(args[2])
-	notifyFD, err4 := strconv.Atoi(args[3])
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
-		fmt.Fprintln(os.Stderr, "sandbar init: bad descriptor arguments")
-		return 125
+	var fds [5]int
+	for i := range fds {
+		n, err := strconv.Atoi(args[i])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sandbar init: bad descriptor arguments")
+			return 125
+		}
+		fds[i] = n
 	}
-	argv := args[5:]
+	statusFD, exeFD, lifeFD, notifyFD, netFD := fds[0], fds[1], fds[2], fds[3], fds[4]
+	argv := args[6:]
 
 	// The lifeline is a pipe whose only writer is sandbar. When sandbar
 	// dies, however it dies, the read sees end of file and the sandbox
@@ -104,6 +114,18 @@ func runInit(args []string) int {
 	// its own exit status.
 	closeExtraOnExec()
 
+	var cmdFilter []byte
+	if netFD >= 0 {
+		// The relay listens before the command starts, so the command
+		// cannot take its addresses.
+		f, err := startRelay(netFD)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sandbar: %v\n", err)
+			return report(initStatus{ExitCode: 125, Error: err.Error()})
+		}
+		cmdFilter = f
+	}
+
 	tty := isTerminal(0)
 	if tty {
 		// bwrap's --new-session left us a session leader with no
@@ -131,6 +153,18 @@ func runInit(args []string) int {
 		return 128 + int(syscall.SIGKILL)
 	}
 
+	if cmdFilter != nil {
+		// Like the watch filter below: on this thread only, which forks
+		// the command; the relay's threads keep Unix sockets.
+		prog, err := seccomp.Unmarshal(cmdFilter)
+		if err == nil {
+			err = seccomp.InstallThread(prog)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sandbar: %v\n", err)
+			return report(initStatus{ExitCode: 125, Error: err.Error()})
+		}
+	}
 	if notifyFD >= 0 {
 		// The watch filter goes on this thread only, and the command is
 		// forked from this thread, so it inherits the filter while the

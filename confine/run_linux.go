@@ -146,12 +146,15 @@ func (pl *plumbing) close() {
 }
 
 func newPlumbing(s Spec) (*plumbing, error) {
-	pl := &plumbing{layout: runLayout}
+	pl := &plumbing{}
 	arch, err := seccomp.NativeArch()
 	if err != nil {
 		return pl, &SetupError{"building seccomp filter", err}
 	}
-	prog, err := seccomp.Build(arch, seccomp.Options{AllowUnixSockets: s.AllowUnixSockets})
+	// With a proxy, the init's relay needs Unix sockets: bwrap's filter,
+	// which binds the init too, allows them, and the init puts the
+	// command under a second filter that does not (see netConfig).
+	prog, err := seccomp.Build(arch, seccomp.Options{AllowUnixSockets: s.AllowUnixSockets || s.Network.Proxy != nil})
 	if err != nil {
 		return pl, &SetupError{"building seccomp filter", err}
 	}
@@ -212,23 +215,75 @@ func newPlumbing(s Spec) (*plumbing, error) {
 	// listener of a filter that reports every creation of a directory
 	// entry. With nothing to watch, the init gets -1 and the descriptor
 	// is a harmless /dev/null that keeps the numbering.
-	if len(s.Uncreatable) == 0 {
-		devnull, err := os.Open(os.DevNull)
+	watch := len(s.Uncreatable) > 0
+	if watch {
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
-			return pl, &SetupError{"opening " + os.DevNull, err}
+			return pl, &SetupError{"creating watch socket", err}
 		}
-		pl.give(devnull)
-		pl.layout = runLayoutNoWatch
+		pl.watchSock = os.NewFile(uintptr(pair[0]), "watch")
+		pl.keep(pl.watchSock)
+		pl.give(os.NewFile(uintptr(pair[1]), "watch-child"))
+	} else if err := pl.giveNull(); err != nil {
+		return pl, err
+	}
+
+	// 9, 10, 11: the network. The init reads its configuration (the
+	// proxies' hello, the command's own filter) from a pipe, and reaches
+	// the proxies through descriptors of their sockets.
+	p := s.Network.Proxy
+	if p == nil {
+		for range 3 {
+			if err := pl.giveNull(); err != nil {
+				return pl, err
+			}
+		}
+		pl.layout = layoutFor(watch, false)
 		return pl, nil
 	}
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return pl, &SetupError{"creating watch socket", err}
+	conf := netConfig{Hello: p.Hello}
+	if !s.AllowUnixSockets {
+		// bwrap's filter lets Unix sockets through, because the relay
+		// needs them; the command's own filter does not.
+		cmdProg, err := seccomp.Build(arch, seccomp.Options{})
+		if err != nil {
+			return pl, &SetupError{"building seccomp filter", err}
+		}
+		conf.Filter = seccomp.Marshal(cmdProg)
 	}
-	pl.watchSock = os.NewFile(uintptr(pair[0]), "watch")
-	pl.keep(pl.watchSock)
-	pl.give(os.NewFile(uintptr(pair[1]), "watch-child"))
+	b, err := json.Marshal(conf)
+	if err != nil {
+		return pl, &SetupError{"writing the init's configuration", err}
+	}
+	confR, confW, err := os.Pipe()
+	if err != nil {
+		return pl, &SetupError{"creating configuration pipe", err}
+	}
+	pl.give(confR)
+	// A few kilobytes at most, far below a pipe's buffer.
+	_, err = confW.Write(b)
+	confW.Close()
+	if err != nil {
+		return pl, &SetupError{"writing the init's configuration", err}
+	}
+	for _, sock := range []string{p.HTTP, p.SOCKS} {
+		f, err := openDescriptor(Descriptor{Path: sock})
+		if err != nil {
+			return pl, &SetupError{"reaching the proxy", err}
+		}
+		pl.give(f)
+	}
+	pl.layout = layoutFor(watch, true)
 	return pl, nil
+}
+
+func (pl *plumbing) giveNull() error {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return &SetupError{"opening " + os.DevNull, err}
+	}
+	pl.give(devnull)
+	return nil
 }
 
 // statuses collects what bwrap and the init report about the run.
@@ -377,23 +432,35 @@ func nilIfNone(f *os.File) io.ReadWriter {
 	return f
 }
 
-// runLayout is where Run puts bwrap's descriptors: 3 the seccomp filter,
+// layoutFor is where Run puts bwrap's descriptors: 3 the seccomp filter,
 // 4 bwrap's status, 5 sandbar's own executable (the init), 6 the init's
-// status pipe, 7 the lifeline, 8 the watch socket, 9 and up the
-// descriptors BwrapArgs asks for.
-var runLayout = BwrapLayout{
-	SeccompFD:    3,
-	StatusFD:     4,
-	FirstExtraFD: 9,
-	Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "7", "8", "--"},
+// status pipe, 7 the lifeline, 8 the watch socket, 9 the init's network
+// configuration, 10 and 11 the HTTP and SOCKS5 proxies' sockets, 12 and
+// up the descriptors BwrapArgs asks for. An unused descriptor is
+// /dev/null, so the numbering never changes, and the init is told -1.
+func layoutFor(watch, network bool) BwrapLayout {
+	watchFD, netFD := "8", "9"
+	if !watch {
+		watchFD = "-1"
+	}
+	if !network {
+		netFD = "-1"
+	}
+	return BwrapLayout{
+		SeccompFD:    3,
+		StatusFD:     4,
+		FirstExtraFD: 12,
+		Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "7", watchFD, netFD, "--"},
+	}
 }
 
-// runLayoutNoWatch is runLayout for a Spec with nothing to watch.
-var runLayoutNoWatch = BwrapLayout{
-	SeccompFD:    3,
-	StatusFD:     4,
-	FirstExtraFD: 9,
-	Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "7", "-1", "--"},
+// netConfig is what the init reads from its network descriptor.
+type netConfig struct {
+	// Hello goes first on every relayed connection.
+	Hello []byte `json:"hello"`
+	// Filter, when set, is a seccomp program (seccomp.Marshal) the init
+	// installs on the thread that starts the command, on top of bwrap's.
+	Filter []byte `json:"filter,omitempty"`
 }
 
 // openDescriptor opens what BwrapArgs asked for. A path is opened with
@@ -419,7 +486,8 @@ func openDescriptor(d Descriptor) (*os.File, error) {
 // Explain returns the bwrap command line Run would execute for s, quoted
 // for a POSIX shell, followed by what each extra descriptor holds.
 func Explain(s Spec) (string, error) {
-	args, fds, err := BwrapArgs(s, runLayout)
+	layout := layoutFor(len(s.Uncreatable) > 0, s.Network.Proxy != nil)
+	args, fds, err := BwrapArgs(s, layout)
 	if err != nil {
 		return "", err
 	}
@@ -438,7 +506,7 @@ func Explain(s Spec) (string, error) {
 		if d.Path != "" {
 			what = d.Path + " (opened without following symbolic links)"
 		}
-		fmt.Fprintf(&b, "# fd %d: %s\n", runLayout.FirstExtraFD+i, what)
+		fmt.Fprintf(&b, "# fd %d: %s\n", layout.FirstExtraFD+i, what)
 	}
 	return b.String(), nil
 }

@@ -54,7 +54,35 @@ type Path struct {
 // Network says how the sandbox reaches the network. The zero value is no
 // network at all: the sandbox has its own network namespace with only a
 // loopback interface.
-type Network struct{}
+type Network struct {
+	// Proxy, when set, is the only way out. The sandbox keeps its own
+	// network namespace, with no route and no resolver; inside it, the
+	// init listens on HTTPProxyAddr and SOCKSProxyAddr and relays each
+	// connection to the matching Unix socket outside, where sandbar's
+	// proxies decide where it may go.
+	Proxy *Proxy
+}
+
+// Proxy is where the in-sandbox relay sends connections.
+type Proxy struct {
+	// HTTP and SOCKS are the absolute paths of the Unix sockets the HTTP
+	// and SOCKS5 proxies listen on, outside the sandbox. The relay reaches
+	// them through descriptors opened before the sandbox starts, so they
+	// need not be visible inside it.
+	HTTP, SOCKS string
+	// Hello is written first on every relayed connection: the proxies'
+	// per-run credential. It reaches the init through a pipe and never
+	// appears in an environment or a command line, and the init cannot be
+	// traced or read by the command.
+	Hello []byte
+}
+
+// The addresses the relay listens on inside the sandbox. The sandbox has
+// its own network namespace, so they are always free.
+const (
+	HTTPProxyAddr  = "127.0.0.1:3128"
+	SOCKSProxyAddr = "127.0.0.1:1080"
+)
 
 // Spec is everything needed to confine one command.
 type Spec struct {
@@ -98,6 +126,17 @@ func (s Spec) Validate() (Spec, error) {
 	for _, e := range s.Env {
 		if !strings.Contains(e, "=") || strings.HasPrefix(e, "=") {
 			return s, fmt.Errorf("spec: environment entry %q is not NAME=value", e)
+		}
+	}
+	if p := s.Network.Proxy; p != nil {
+		if err := checkAbs(p.HTTP); err != nil {
+			return s, fmt.Errorf("spec: http proxy socket: %w", err)
+		}
+		if err := checkAbs(p.SOCKS); err != nil {
+			return s, fmt.Errorf("spec: socks proxy socket: %w", err)
+		}
+		if len(p.Hello) == 0 || len(p.Hello) > maxHello {
+			return s, fmt.Errorf("spec: proxy hello of %d bytes, want 1 to %d", len(p.Hello), maxHello)
 		}
 	}
 	out := s
@@ -151,6 +190,9 @@ func (s Spec) Validate() (Spec, error) {
 	sort.Slice(out.Pin, func(i, j int) bool { return pathLess(out.Pin[i], out.Pin[j]) })
 	return out, nil
 }
+
+// maxHello bounds what the init reads from its configuration pipe.
+const maxHello = 1024
 
 func narrower(a, b Access) bool {
 	rank := map[Access]int{ReadWrite: 0, ReadOnly: 1, Hidden: 2}

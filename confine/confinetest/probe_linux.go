@@ -1,9 +1,12 @@
 package confinetest
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -157,6 +160,66 @@ var ops = map[string]func(args []string) (string, error){
 		}
 		c.Close()
 		return "", nil
+	},
+	// exchange dials a[0], sends a[1], half-closes and returns what comes
+	// back.
+	"exchange": func(a []string) (string, error) {
+		c, err := net.Dial("tcp", a[0])
+		if err != nil {
+			var se *os.SyscallError
+			if errors.As(err, &se) {
+				return "", se.Err
+			}
+			return "", err
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte(a[1])); err != nil {
+			return "", err
+		}
+		c.(*net.TCPConn).CloseWrite()
+		b, err := io.ReadAll(c)
+		return string(b), err
+	},
+	"ptrace-attach": func(a []string) (string, error) {
+		pid, err := strconv.Atoi(a[0])
+		if err != nil {
+			return "", err
+		}
+		if err := unix.PtraceAttach(pid); err != nil {
+			return "", err
+		}
+		// Attached: let the process go again, or its sandbox would stay
+		// stopped.
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, unix.WALL, nil)
+		unix.PtraceDetach(pid)
+		return "attached", nil
+	},
+	// grep-proc reports which /proc/PID/{cmdline,environ} files it could
+	// read contain the text hex-encoded in a[0] (encoded, so that the
+	// probe's own command line does not contain it).
+	"grep-proc": func(a []string) (string, error) {
+		needle, err := hex.DecodeString(a[0])
+		if err != nil {
+			return "", err
+		}
+		ents, err := os.ReadDir("/proc")
+		if err != nil {
+			return "", err
+		}
+		var found []string
+		for _, e := range ents {
+			if _, err := strconv.Atoi(e.Name()); err != nil {
+				continue
+			}
+			for _, f := range []string{"cmdline", "environ"} {
+				b, err := os.ReadFile("/proc/" + e.Name() + "/" + f)
+				if err == nil && bytes.Contains(b, needle) {
+					found = append(found, e.Name()+"/"+f)
+				}
+			}
+		}
+		return strings.Join(found, " "), nil
 	},
 	"unshare-user": func(a []string) (string, error) { return "", unix.Unshare(unix.CLONE_NEWUSER) },
 	"unshare-mount": func(a []string) (string, error) {

@@ -63,3 +63,48 @@ func Install(prog []unix.SockFilter) error {
 	}
 	return nil
 }
+
+// Unmarshal is the inverse of Marshal: it reads a program from the bytes
+// of a struct sock_filter array in native byte order.
+func Unmarshal(b []byte) ([]unix.SockFilter, error) {
+	if len(b) == 0 || len(b)%8 != 0 || len(b)/8 > maxInsns {
+		return nil, fmt.Errorf("reading seccomp filter: %d bytes is not a program of 1 to %d instructions", len(b), maxInsns)
+	}
+	prog := make([]unix.SockFilter, 0, len(b)/8)
+	for ; len(b) > 0; b = b[8:] {
+		prog = append(prog, unix.SockFilter{
+			Code: binary.NativeEndian.Uint16(b[0:2]),
+			Jt:   b[2],
+			Jf:   b[3],
+			K:    binary.NativeEndian.Uint32(b[4:8]),
+		})
+	}
+	return prog, nil
+}
+
+// InstallThread confines only the calling OS thread with prog, and
+// whatever that thread starts from now on; the process's other threads
+// stay as they are. It locks the calling goroutine to its thread for good:
+// Go never schedules another goroutine there, and starts new threads from
+// a clean template thread rather than from a locked one, so the filter
+// stays with the one goroutine that installed it.
+//
+// sandbar's init uses it to put a stricter filter on the thread that
+// forks the command than on its own relay threads, which still need what
+// the command is refused (Unix sockets to reach the proxy).
+func InstallThread(prog []unix.SockFilter) error {
+	if len(prog) == 0 || len(prog) > maxInsns {
+		return fmt.Errorf("installing seccomp filter: program has %d instructions, want 1 to %d", len(prog), maxInsns)
+	}
+	runtime.LockOSThread()
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("installing seccomp filter: setting no_new_privs: %w", err)
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(prog)
+	if errno != 0 {
+		return fmt.Errorf("installing seccomp filter: %w", errno)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package confine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// startRelay reads the network configuration from fd, then listens on
+// HTTPProxyAddr and SOCKSProxyAddr and relays every connection to the
+// proxy sockets at fd+1 and fd+2, the hello first. It returns the filter
+// the command is to run under, if any.
+func startRelay(fd int) ([]byte, error) {
+	f := os.NewFile(uintptr(fd), "network")
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the network configuration: %w", err)
+	}
+	var conf netConfig
+	if err := json.Unmarshal(b, &conf); err != nil || len(conf.Hello) == 0 {
+		return nil, fmt.Errorf("reading the network configuration: %v", err)
+	}
+	for i, addr := range []string{HTTPProxyAddr, SOCKSProxyAddr} {
+		// Reached through /proc/self/fd, a magic link to the socket
+		// opened outside: the path need not exist in the sandbox.
+		sock := "/proc/self/fd/" + strconv.Itoa(fd+1+i)
+		unix.CloseOnExec(fd + 1 + i)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("starting the network relay: %w", err)
+		}
+		go relay(ln.(*net.TCPListener), sock, conf.Hello)
+	}
+	return conf.Filter, nil
+}
+
+// relay accepts connections until the sandbox ends.
+func relay(ln *net.TCPListener, sock string, hello []byte) {
+	var backoff time.Duration
+	for {
+		c, err := ln.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors, most likely: the command's own doing.
+			// Wait and try again rather than give up the network.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		go pipe(c, sock, hello)
+	}
+}
+
+// pipe connects one client to the proxy and copies bytes both ways until
+// both directions are done. It never looks at them: the proxy decides.
+func pipe(c *net.TCPConn, sock string, hello []byte) {
+	defer c.Close()
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		// sandbar is gone or its proxy is: the command sees a closed
+		// connection, never a way around.
+		return
+	}
+	up := conn.(*net.UnixConn)
+	defer up.Close()
+	if _, err := up.Write(hello); err != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// TCP to Unix and back are both spliced in the kernel.
+		io.Copy(up, c)
+		up.CloseWrite()
+	}()
+	io.Copy(c, up)
+	c.CloseWrite()
+	wg.Wait()
+}
