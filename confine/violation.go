@@ -4,15 +4,20 @@ package confine
 // that sandbar had to undo afterwards. The fields are the contract of
 // `sandbar run --report` and of the editor host's notifications.
 type Violation struct {
-	// Kind is "file-write", "file-read" or "socket".
+	// Kind is "file-write", "file-read", "socket" or "network".
 	Kind string `json:"kind"`
 	// Operation is what was tried: "create", "write", "rename", ...
-	Operation string `json:"operation"`
-	Path      string `json:"path"`
-	Pid       int    `json:"pid,omitempty"`
-	Comm      string `json:"comm,omitempty"`
+	Operation string `json:"operation,omitempty"`
+	Path      string `json:"path,omitempty"`
+	// Target, Decision and Reason describe a network violation: the
+	// host:port the command tried to reach, "denied", and why.
+	Target   string `json:"target,omitempty"`
+	Decision string `json:"decision,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Pid      int    `json:"pid,omitempty"`
+	Comm     string `json:"comm,omitempty"`
 	// Rule names the policy entry or built-in protection that refused it.
-	Rule string `json:"rule"`
+	Rule string `json:"rule,omitempty"`
 	// Count is how many times it happened in the run.
 	Count int `json:"count"`
 	// Undone says what sandbar did to reverse it, when it was only found

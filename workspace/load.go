@@ -85,18 +85,9 @@ func (e Entry) String() string {
 // folders under these policies. It is a value; reuse it for many commands
 // as long as the folders and policy files do not change.
 type Sandbox struct {
-	Folders []string
-	Files   []PolicyFile
-	// Effective is the merged policy that applies (without ignored
-	// entries).
-	Effective *policy.Policy
-	// Ignored are entries of untrusted repository policies that were not
-	// applied.
-	Ignored []Entry
-	// Warnings are things the user should know that do not stop a run.
-	Warnings []string
-	Paths    []confine.Path
-	Pin      []string
+	Policies
+	Paths []confine.Path
+	Pin   []string
 	// Watch are protected paths that did not exist when the sandbox was
 	// built; Audit reports and undoes any that a command creates.
 	Watch []Watched
@@ -116,9 +107,46 @@ type Watched struct {
 	Rule string
 }
 
+// Policies are the policy files that apply to a set of folders and what
+// they add up to.
+type Policies struct {
+	Folders []string
+	Files   []PolicyFile
+	// Effective is the merged policy that applies (without ignored
+	// entries).
+	Effective *policy.Policy
+	// Ignored are entries of untrusted repository policies that were not
+	// applied.
+	Ignored []Entry
+	// Warnings are things the user should know that do not stop a run.
+	Warnings []string
+
+	layers []*policy.Policy
+}
+
 // Load works out the sandbox. Policy errors come back as a
 // policy.ErrorList holding every error of every file.
 func Load(opts Options) (*Sandbox, error) {
+	ps, err := LoadPolicies(opts)
+	if err != nil {
+		return nil, err
+	}
+	sb := &Sandbox{Policies: *ps, home: opts.Home, now: opts.Now}
+	if sb.now == nil {
+		sb.now = time.Now
+	}
+	if err := sb.buildPaths(ps.layers, opts); err != nil {
+		return nil, err
+	}
+	sb.Env = filterEnv(opts.Environ, sb.Effective)
+	return sb, nil
+}
+
+// LoadPolicies reads and merges the policy files that apply to
+// opts.Folders, without looking at the folders' contents: it is what
+// decisions made while a command runs (network access) need, and cheap
+// enough to repeat whenever a policy file changes.
+func LoadPolicies(opts Options) (*Policies, error) {
 	if len(opts.Folders) == 0 {
 		return nil, errors.New("loading workspace: no workspace folder")
 	}
@@ -127,10 +155,7 @@ func Load(opts Options) (*Sandbox, error) {
 		// secrets it names would stay readable: refuse instead.
 		return nil, errors.New("loading workspace: no home directory; set $HOME")
 	}
-	sb := &Sandbox{home: opts.Home, now: opts.Now}
-	if sb.now == nil {
-		sb.now = time.Now
-	}
+	sb := &Policies{}
 	for _, f := range opts.Folders {
 		abs, err := filepath.Abs(f)
 		if err != nil {
@@ -221,10 +246,7 @@ func Load(opts Options) (*Sandbox, error) {
 		// Fail closed and say so: the socket stays unreachable.
 		sb.Warnings = append(sb.Warnings, fmt.Sprintf("%s: allowUnixSockets %q is not supported on Linux yet; the command cannot reach any Unix socket on the host", v.Pos, v.Text))
 	}
-	if err := sb.buildPaths(layers, opts); err != nil {
-		return nil, err
-	}
-	sb.Env = filterEnv(opts.Environ, sb.Effective)
+	sb.layers = layers
 	return sb, nil
 }
 

@@ -32,15 +32,26 @@ func (f *sandboxFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *sandboxFlags) load() (*workspace.Sandbox, workspace.Places, error) {
-	places, err := workspace.UserPlaces(os.Getenv)
+	opts, places, err := f.options()
 	if err != nil {
 		return nil, places, err
+	}
+	sb, err := workspace.Load(opts)
+	return sb, places, err
+}
+
+// options are the inputs of workspace.Load the flags and the user's
+// environment give.
+func (f *sandboxFlags) options() (workspace.Options, workspace.Places, error) {
+	places, err := workspace.UserPlaces(os.Getenv)
+	if err != nil {
+		return workspace.Options{}, places, err
 	}
 	folders := []string(f.folders)
 	if len(folders) == 0 {
 		wd, err := os.Getwd()
 		if err != nil {
-			return nil, places, fmt.Errorf("finding the current directory: %w", err)
+			return workspace.Options{}, places, fmt.Errorf("finding the current directory: %w", err)
 		}
 		folders = []string{workspace.DefaultFolder(wd)}
 	}
@@ -57,8 +68,7 @@ func (f *sandboxFlags) load() (*workspace.Sandbox, workspace.Places, error) {
 		opts.UserPolicy = f.policy
 		opts.UserPolicyRequired = true
 	}
-	sb, err := workspace.Load(opts)
-	return sb, places, err
+	return opts, places, nil
 }
 
 // reportLoadError prints a Load error; policy errors one per line as

@@ -1,6 +1,6 @@
 // Command sandbar runs commands, agents and MCP servers in a sandbox that
 // can write only the workspace, cannot read the user's secrets and has no
-// network. See `sandbar help`.
+// network but through sandbar's proxy. See `sandbar help`.
 package main
 
 import (
@@ -21,7 +21,7 @@ const (
 )
 
 const usage = `sandbar confines commands: they can write only the workspace, cannot read
-your secrets, and have no network.
+your secrets, and reach only the hosts the policy allows.
 
 usage:
   sandbar run [--workspace DIR]... [--policy FILE] [--report FILE] [--quiet] [--] CMD [ARG...]
@@ -30,6 +30,7 @@ usage:
   sandbar trust [--yes] [--revoke] [DIR]
   sandbar doctor
   sandbar version
+  sandbar connect HOST PORT    (inside a sandbox: ssh's ProxyCommand)
 
 The workspace defaults to the git repository of the current directory, or
 the current directory. Policy: ~/.config/sandbar/policy.jsonc and each
@@ -57,6 +58,8 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		return cmdExplain(args[1:], stdout, stderr)
 	case "trust":
 		return cmdTrust(args[1:], stdin, stdout, stderr)
+	case "connect":
+		return cmdConnect(args[1:], stdin, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(args[1:], stdout, stderr)
 	case "version", "--version":

@@ -48,7 +48,12 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 			summarize(stderr, left)
 		}
 	}
-	sb, places, err := sf.load()
+	opts, places, err := sf.options()
+	if err != nil {
+		errorf(stderr, "%v", err)
+		return exitFailure
+	}
+	sb, err := workspace.Load(opts)
 	if err != nil {
 		reportLoadError(stderr, err)
 		return exitFailure
@@ -59,7 +64,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	} else if len(made) > 0 {
 		// The new cache directories exist now; build the sandbox again so
 		// they are bound writable.
-		if sb, _, err = sf.load(); err != nil {
+		if sb, err = workspace.Load(opts); err != nil {
 			reportLoadError(stderr, err)
 			return exitFailure
 		}
@@ -78,6 +83,17 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		errorf(stderr, "%v", err)
 		return exitFailure
 	}
+
+	// The proxies are the sandbox's only way out; without them nothing
+	// runs.
+	network, err := startNetwork(opts, &sb.Policies, nil, stderr)
+	if err != nil {
+		errorf(stderr, "%v; nothing was run", err)
+		return exitFailure
+	}
+	defer network.close()
+	spec.Network.Proxy = network.gate.Proxy
+	spec.Env = network.env(spec.Env)
 
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
@@ -105,6 +121,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	if term != nil {
 		term.close()
 	}
+	refused := network.close()
 	if runErr != nil {
 		journal.Done()
 		var se *confine.SetupError
@@ -122,7 +139,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		audit = sb.AuditQuick
 	}
 	undone, auditErr := audit(places.Quarantine)
-	violations := append(res.Violations, undone...)
+	violations := append(append(res.Violations, undone...), refused...)
 	if auditErr != nil {
 		// The journal stays, so the next run tries again.
 		errorf(stderr, "checking protected paths after the run: %v", auditErr)
@@ -178,25 +195,47 @@ func signalName(s syscall.Signal) string {
 // summarize prints at most a few lines about what the sandbox refused and
 // what sandbar had to undo after the command.
 func summarize(w io.Writer, vs []confine.Violation) {
-	if len(vs) == 0 {
-		return
+	var files, network []confine.Violation
+	for _, v := range vs {
+		if v.Kind == "network" {
+			network = append(network, v)
+		} else {
+			files = append(files, v)
+		}
 	}
-	sort.SliceStable(vs, func(i, j int) bool { return vs[i].Count > vs[j].Count })
-	fmt.Fprintf(w, "sandbar: %d protected path%s the command tried to change:\n", len(vs), plural(len(vs), "", "s"))
-	for i, v := range vs {
-		if i == 5 {
-			fmt.Fprintf(w, "  ... and %d more (see --report)\n", len(vs)-5)
-			break
+	list := func(vs []confine.Violation, line func(confine.Violation) string) {
+		sort.SliceStable(vs, func(i, j int) bool { return vs[i].Count > vs[j].Count })
+		for i, v := range vs {
+			if i == 5 {
+				fmt.Fprintf(w, "  ... and %d more (see --report)\n", len(vs)-5)
+				break
+			}
+			times := ""
+			if v.Count > 1 {
+				times = fmt.Sprintf(" (%d times)", v.Count)
+			}
+			fmt.Fprintf(w, "  %s%s\n", line(v), times)
 		}
-		what := "refused"
-		if v.Undone != "" {
-			what = "undone: " + v.Undone
-		}
-		times := ""
-		if v.Count > 1 {
-			times = fmt.Sprintf(" (%d times)", v.Count)
-		}
-		fmt.Fprintf(w, "  %s %s%s, %s; %s\n", v.Operation, v.Path, times, v.Rule, what)
+	}
+	if len(files) > 0 {
+		fmt.Fprintf(w, "sandbar: %d protected path%s the command tried to change:\n", len(files), plural(len(files), "", "s"))
+		list(files, func(v confine.Violation) string {
+			what := "refused"
+			if v.Undone != "" {
+				what = "undone: " + v.Undone
+			}
+			return fmt.Sprintf("%s %s, %s; %s", v.Operation, v.Path, v.Rule, what)
+		})
+	}
+	if len(network) > 0 {
+		fmt.Fprintf(w, "sandbar: %d blocked connection%s:\n", len(network), plural(len(network), "", "s"))
+		list(network, func(v confine.Violation) string {
+			target := v.Target
+			if target == "" {
+				target = "(unknown)"
+			}
+			return fmt.Sprintf("%s: %s", target, v.Reason)
+		})
 	}
 }
 

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"io"
+	"os"
+	"sync"
+
+	"github.com/sandbar-dev/sandbar/confine"
+	"github.com/sandbar-dev/sandbar/proxy"
+	"github.com/sandbar-dev/sandbar/proxy/gate"
+	"github.com/sandbar-dev/sandbar/workspace"
+)
+
+// runNetwork is the way out of one run's sandbox: the proxies, deciding
+// with the policy as it is at each connection, and what they refused.
+type runNetwork struct {
+	gate   *gate.Gate
+	follow *workspace.Follower
+
+	closeOnce sync.Once
+	mu        sync.Mutex
+	refused   map[string]*confine.Violation
+	order     []string
+}
+
+// startNetwork starts the proxies for a sandbox whose policies are ps
+// (loaded with opts) and follows the policy files while the command runs.
+func startNetwork(opts workspace.Options, ps *workspace.Policies, approver proxy.Approver, stderr io.Writer) (*runNetwork, error) {
+	n := &runNetwork{refused: map[string]*confine.Violation{}}
+	f, err := workspace.Follow(opts, ps, func(_ *workspace.Policies, err error) {
+		if err != nil {
+			// The last good policy stays in force.
+			errorf(stderr, "the policy changed but cannot be used, so the previous one still applies:")
+			reportLoadError(stderr, err)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.follow = f
+	g, err := gate.Start(gate.Config{
+		Rules:      n.rules,
+		Approver:   approver,
+		OnEvent:    n.record,
+		RuntimeDir: runtimeDir(),
+	})
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	n.gate = g
+	return n, nil
+}
+
+func (n *runNetwork) rules() proxy.Rules {
+	net := n.follow.Current().Effective.Network
+	var r proxy.Rules
+	for _, v := range net.AllowedDomains {
+		r.Allowed = append(r.Allowed, v.Text)
+	}
+	for _, v := range net.DeniedDomains {
+		r.Denied = append(r.Denied, v.Text)
+	}
+	return r
+}
+
+func (n *runNetwork) record(ev proxy.Event) {
+	if ev.Decision != "denied" {
+		return
+	}
+	key := ev.Target + "\x00" + ev.Reason
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if v, ok := n.refused[key]; ok {
+		v.Count++
+		return
+	}
+	n.refused[key] = &confine.Violation{Kind: "network", Target: ev.Target, Decision: ev.Decision, Reason: ev.Reason, Count: 1}
+	n.order = append(n.order, key)
+}
+
+// env points the command's tools at the relay.
+func (n *runNetwork) env(environ []string) []string {
+	exe, err := os.Executable()
+	ssh := ""
+	if err == nil {
+		ssh = confine.ShellQuote(exe) + " connect %h %p"
+	}
+	return gate.Env(environ, ssh)
+}
+
+// close stops the proxies and returns what they refused. It may be
+// called more than once.
+func (n *runNetwork) close() []confine.Violation {
+	n.closeOnce.Do(func() {
+		n.gate.Close()
+		n.follow.Close()
+	})
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []confine.Violation
+	for _, k := range n.order {
+		out = append(out, *n.refused[k])
+	}
+	return out
+}
+
+// runtimeDir is where the proxies' sockets go: the user's runtime
+// directory when there is one (private, and cleaned at logout), else the
+// temporary directory.
+func runtimeDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
+	}
+	return os.TempDir()
+}

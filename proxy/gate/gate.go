@@ -1,0 +1,131 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/sandbar-dev/sandbar/confine"
+	"github.com/sandbar-dev/sandbar/proxy"
+)
+
+// Config is what a Gate needs.
+type Config struct {
+	// Rules returns the rules in force. It is called for every
+	// connection; nil denies everything.
+	Rules func() proxy.Rules
+	// Approver answers for hosts the rules neither allow nor deny; nil
+	// denies them.
+	Approver proxy.Approver
+	// OnEvent receives every decision (see proxy.Config.OnEvent).
+	OnEvent func(proxy.Event)
+	// RuntimeDir is where the private socket directory is made; it must
+	// exist. Empty means os.TempDir().
+	RuntimeDir string
+	// Resolver and Dialer are passed to the proxies; nil means the
+	// system's.
+	Resolver proxy.Resolver
+	Dialer   proxy.Dialer
+}
+
+// Gate is the proxies of one sandbox.
+type Gate struct {
+	// Proxy is what confine.Spec.Network needs to reach the proxies.
+	Proxy *confine.Proxy
+
+	dir    string
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
+}
+
+// Start starts the proxies. They run until Close.
+func Start(cfg Config) (*Gate, error) {
+	base := cfg.RuntimeDir
+	if base == "" {
+		base = os.TempDir()
+	}
+	// Private to this user, whatever the umask: the credential is the
+	// real lock, this keeps other users from even trying.
+	dir, err := os.MkdirTemp(base, "sandbar-net-")
+	if err != nil {
+		return nil, fmt.Errorf("starting the proxy: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting the proxy: %w", err)
+	}
+	cred, err := proxy.NewCredential()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting the proxy: %w", err)
+	}
+	rules := cfg.Rules
+	if rules == nil {
+		rules = func() proxy.Rules { return proxy.Rules{} }
+	}
+	pcfg := proxy.Config{
+		Decider:    live(rules),
+		Approver:   cfg.Approver,
+		Resolver:   cfg.Resolver,
+		Dialer:     cfg.Dialer,
+		Credential: cred,
+		AllowAddr:  func(a netip.Addr) bool { return rules().ListsAddr(a) },
+		OnEvent:    cfg.OnEvent,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &Gate{
+		Proxy: &confine.Proxy{
+			HTTP:  filepath.Join(dir, "http.sock"),
+			SOCKS: filepath.Join(dir, "socks.sock"),
+			Hello: proxy.Hello(cred),
+		},
+		dir:    dir,
+		cancel: cancel,
+	}
+	serve := map[string]func(context.Context, net.Listener, proxy.Config) error{
+		g.Proxy.HTTP:  proxy.ServeHTTP,
+		g.Proxy.SOCKS: proxy.ServeSOCKS5,
+	}
+	for path, fn := range serve {
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("starting the proxy: %w", err)
+		}
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			if err := fn(ctx, ln, pcfg); err != nil {
+				g.mu.Lock()
+				g.errs = append(g.errs, err)
+				g.mu.Unlock()
+			}
+		}()
+	}
+	return g, nil
+}
+
+// Close stops the proxies, ends every connection through them and removes
+// their sockets. It returns what stopped a proxy early, if anything did.
+func (g *Gate) Close() error {
+	g.cancel()
+	g.wg.Wait()
+	os.RemoveAll(g.dir)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return errors.Join(g.errs...)
+}
+
+// live decides with the rules in force at the moment of each connection.
+type live func() proxy.Rules
+
+func (l live) Decide(ctx context.Context, t proxy.Target) proxy.Decision {
+	return l().Decide(ctx, t)
+}
