@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/confine/doctor"
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
 
 type report struct {
@@ -86,7 +88,8 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 
 	// The proxies are the sandbox's only way out; without them nothing
 	// runs.
-	network, err := startNetwork(opts, &sb.Policies, nil, stderr)
+	ap := newApprover(nil, folderOf(sb.Folders, spec.Dir), places.Home, trust.Open(places.Trust), func(s string) { errorf(stderr, "%s", s) })
+	network, err := startNetwork(opts, &sb.Policies, ap, stderr)
 	if err != nil {
 		errorf(stderr, "%v; nothing was run", err)
 		return exitFailure
@@ -115,6 +118,10 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	}
 	if term != nil {
 		stdio = term.stdio
+		ap.asker = term
+	} else if tty := openTTY(); tty != nil {
+		defer tty.close()
+		ap.asker = tty
 	}
 	runner := confine.Runner{Signals: sigs}
 	res, runErr := runner.Run(context.Background(), spec, stdio)
@@ -156,6 +163,16 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		}
 	}
 	return res.ExitCode
+}
+
+// folderOf is the workspace folder dir lies in, else the first.
+func folderOf(folders []string, dir string) string {
+	for _, f := range folders {
+		if dir == f || strings.HasPrefix(dir, f+"/") {
+			return f
+		}
+	}
+	return folders[0]
 }
 
 func writeReport(path string, res confine.Result, vs []confine.Violation) error {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -26,6 +28,15 @@ type terminal struct {
 	stdinFd int
 	winch   chan os.Signal
 	copied  sync.WaitGroup
+
+	// out is the user's terminal; outMu is held while the command's
+	// output is written to it, and for as long as a question is on it.
+	out   *os.File
+	outMu sync.Mutex
+	// answer, while a question is open, receives the user's keys instead
+	// of the command.
+	inMu   sync.Mutex
+	answer chan byte
 }
 
 func isTerminal(f *os.File) bool {
@@ -87,17 +98,98 @@ func openTerminal(stdin, stdout, stderr *os.File) (*terminal, error) {
 	}()
 	// Input is copied until sandbar exits; a read blocked on the user's
 	// terminal cannot be interrupted portably, and nothing waits for it.
-	go io.Copy(master, stdin)
-	out := stdout
+	go t.copyInput(stdin)
+	t.out = stdout
 	if !isTerminal(stdout) {
-		out = stderr
+		t.out = stderr
 	}
 	t.copied.Add(1)
 	go func() {
 		defer t.copied.Done()
-		io.Copy(out, master)
+		t.copyOutput()
 	}()
 	return t, nil
+}
+
+func (t *terminal) copyInput(stdin *os.File) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := stdin.Read(buf)
+		if n > 0 {
+			t.inMu.Lock()
+			answer := t.answer
+			t.inMu.Unlock()
+			if answer != nil {
+				// A question is open: the keys are its answer, and the
+				// command never sees them.
+				for _, b := range buf[:n] {
+					select {
+					case answer <- b:
+					default:
+					}
+				}
+			} else if _, err := t.master.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (t *terminal) copyOutput() {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := t.master.Read(buf)
+		if n > 0 {
+			t.outMu.Lock()
+			_, werr := t.out.Write(buf[:n])
+			t.outMu.Unlock()
+			if werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// ask puts a question on the user's terminal between the command's
+// output and reads a key. While it waits, the command's output and the
+// user's keys are held back. The terminal is in raw mode: one key
+// answers, and lines end in CR LF.
+func (t *terminal) ask(ctx context.Context, question, keys string) (byte, error) {
+	t.outMu.Lock()
+	defer t.outMu.Unlock()
+	answer := make(chan byte, 16)
+	t.inMu.Lock()
+	t.answer = answer
+	t.inMu.Unlock()
+	defer func() {
+		t.inMu.Lock()
+		t.answer = nil
+		t.inMu.Unlock()
+	}()
+	io.WriteString(t.out, "\r\n"+strings.ReplaceAll(question, "\n", "\r\n")+"? ")
+	for {
+		select {
+		case <-ctx.Done():
+			io.WriteString(t.out, "\r\n")
+			return 0, ctx.Err()
+		case b := <-answer:
+			k := firstKey(string([]byte{b}), keys)
+			if b == 3 || b == 4 || b == 27 || b == '\r' {
+				// Ctrl-C, Ctrl-D, Esc and Enter: no.
+				k = 'd'
+			} else if k == 'd' && b != 'd' && b != 'D' {
+				continue
+			}
+			io.WriteString(t.out, string(k)+"\r\n")
+			return k, nil
+		}
+	}
 }
 
 // close restores the user's terminal once the command has ended, after

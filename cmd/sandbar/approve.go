@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sandbar-dev/sandbar/confine"
+	"github.com/sandbar-dev/sandbar/proxy"
+	"github.com/sandbar-dev/sandbar/workspace"
+)
+
+// asker puts a question to the user and returns the key they chose, one
+// of keys; an error, or the end of ctx, is no answer.
+type asker interface {
+	ask(ctx context.Context, question string, keys string) (byte, error)
+}
+
+// approvalTimeout is how long a connection is held open waiting for the
+// user; after it the answer is deny, as if they had said so.
+const approvalTimeout = 2 * time.Minute
+
+// approver asks the user on their terminal about hosts the policy neither
+// allows nor denies, one question at a time. Answers hold for the rest of
+// the run; "for this workspace" also goes into the folder's policy file.
+type approver struct {
+	asker  asker
+	folder string // where "allow for this workspace" writes
+	home   string
+	trust  workspace.TrustRecorder
+	// note tells the user what became of an answer.
+	note func(string)
+
+	turn    chan struct{}
+	decided map[string]bool
+}
+
+func newApprover(a asker, folder, home string, trust workspace.TrustRecorder, note func(string)) *approver {
+	return &approver{asker: a, folder: folder, home: home, trust: trust, note: note,
+		turn: make(chan struct{}, 1), decided: map[string]bool{}}
+}
+
+func (a *approver) Approve(ctx context.Context, t proxy.Target) (bool, error) {
+	if a.asker == nil {
+		return false, errors.New("no terminal to ask on")
+	}
+	// One question at a time; connections behind it wait, held open.
+	select {
+	case a.turn <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-a.turn }()
+	key := t.String()
+	if ok, seen := a.decided[key]; seen {
+		return ok, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, approvalTimeout)
+	defer cancel()
+	q := fmt.Sprintf("sandbar: the command wants to connect to %s, which the policy does not allow.\n"+
+		"  [o] allow once (for this run)   [w] allow for this workspace   [d] deny ", key)
+	choice, err := a.asker.ask(ctx, q, "owd")
+	if err != nil {
+		// No answer in time is an answer; a connection that went away
+		// while waiting is not, and the next one asks again.
+		if !errors.Is(err, context.Canceled) {
+			a.decided[key] = false
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			a.note(fmt.Sprintf("no answer within %v: denied %s", approvalTimeout, key))
+		}
+		return false, err
+	}
+	switch choice {
+	case 'o':
+		a.decided[key] = true
+		return true, nil
+	case 'w':
+		a.decided[key] = true
+		entry := t.Host
+		if t.Port != 80 && t.Port != 443 {
+			entry = t.String()
+		}
+		res, err := workspace.AllowDomain(a.folder, a.home, entry, a.trust)
+		switch {
+		case err != nil:
+			a.note(fmt.Sprintf("could not add %q to %s (%v); allowed for this run only", entry, a.folder, err))
+		case !res.Trusted:
+			a.note(fmt.Sprintf("added %q to %s, which also holds entries you have not approved; allowed for this run only until you run: sandbar trust %s",
+				entry, res.Path, confine.ShellQuote(a.folder)))
+		default:
+			a.note(fmt.Sprintf("added %q to network.allowedDomains in %s", entry, res.Path))
+		}
+		return true, nil
+	}
+	a.decided[key] = false
+	return false, nil
+}
+
+// ttyAsker asks on the controlling terminal when the command's standard
+// input is not one: a line answer, since the terminal stays in its
+// ordinary mode.
+type ttyAsker struct {
+	tty   *os.File
+	once  sync.Once
+	lines chan string
+}
+
+// openTTY opens the controlling terminal, or returns nil when there is
+// none (a CI job, a pipe from another program): then nobody can be asked
+// and undecided hosts are denied.
+func openTTY() *ttyAsker {
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil
+	}
+	return &ttyAsker{tty: f, lines: make(chan string, 8)}
+}
+
+func (t *ttyAsker) ask(ctx context.Context, question, keys string) (byte, error) {
+	// One reader for the whole run: a read on a terminal cannot be
+	// interrupted, so a reader per question would eat the next answer.
+	t.once.Do(func() {
+		go func() {
+			defer close(t.lines)
+			br := bufio.NewReader(t.tty)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				t.lines <- line
+			}
+		}()
+	})
+	// Lines typed before the question are not its answer.
+	for drained := false; !drained; {
+		select {
+		case <-t.lines:
+		default:
+			drained = true
+		}
+	}
+	fmt.Fprint(t.tty, question+"? ")
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(t.tty)
+		return 0, ctx.Err()
+	case line, ok := <-t.lines:
+		if !ok {
+			return 0, io.EOF
+		}
+		return firstKey(line, keys), nil
+	}
+}
+
+// firstKey is the answer in line: its first letter if that is one of
+// keys, else deny.
+func firstKey(line, keys string) byte {
+	s := strings.ToLower(strings.TrimSpace(line))
+	if s != "" && strings.IndexByte(keys, s[0]) >= 0 {
+		return s[0]
+	}
+	return 'd'
+}
+
+func (t *ttyAsker) close() { t.tty.Close() }
