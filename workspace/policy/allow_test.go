@@ -151,12 +151,14 @@ func checkAdded(t *testing.T, src, out []byte, entry string) {
 // hujson lost would be noticed.
 func TestAddAllowedDomainKeepsComments(t *testing.T) {
 	for _, tt := range allowCases {
+		src := readAllowInput(t, tt.name, tt.nilSrc)
+		out, err := AddAllowedDomain(allowFile, src, "example.com")
+		if err != nil {
+			// An error case: no output to check (TestAddAllowedDomain
+			// checks the error).
+			continue
+		}
 		t.Run(tt.name, func(t *testing.T) {
-			src := readAllowInput(t, tt.name, tt.nilSrc)
-			out, err := AddAllowedDomain(allowFile, src, "example.com")
-			if err != nil {
-				t.Skipf("no output to check: %v", err)
-			}
 			in, got := comments(src), comments(out)
 			if newParser(allowFile, src).blank() {
 				// A new file: the input's comments, then the template's.
