@@ -32,6 +32,8 @@ type Descriptor struct {
 	// link by a command in another sandbox between the moment sandbar
 	// checked it and the mount; a descriptor cannot.
 	Path string
+	// Self, when set, is to be sandbar's own executable.
+	Self bool
 	// Otherwise the descriptor is to be open on empty content: bwrap
 	// copies it into a file of mode 0000 (a hidden file) and closes it,
 	// so one descriptor serves one file.
@@ -112,6 +114,11 @@ func BwrapArgs(s Spec, l BwrapLayout) (args []string, fds []Descriptor, err erro
 	}
 	for i := len(remount) - 1; i >= 0; i-- {
 		a = append(a, "--remount-ro", remount[i])
+	}
+	if s.Network.Proxy != nil {
+		// Tools in the sandbox run sandbar itself to get out (ssh's
+		// ProxyCommand); its own path may be under /tmp or hidden.
+		a = append(a, "--ro-bind-fd", next(Descriptor{Self: true}), SelfPath)
 	}
 	a = append(a, "--chdir", s.Dir)
 	if l.SeccompFD > 0 {

@@ -467,6 +467,9 @@ type netConfig struct {
 // RESOLVE_NO_SYMLINKS: if any component became a symbolic link since the
 // Spec was made, the run fails rather than bind something else.
 func openDescriptor(d Descriptor) (*os.File, error) {
+	if d.Self {
+		return os.Open("/proc/self/exe")
+	}
 	if d.Path == "" {
 		return os.Open(os.DevNull)
 	}
@@ -503,7 +506,9 @@ func Explain(s Spec) (string, error) {
 	b.WriteString("\n")
 	for i, d := range fds {
 		what := "empty content (a hidden file)"
-		if d.Path != "" {
+		if d.Self {
+			what = "sandbar's own executable"
+		} else if d.Path != "" {
 			what = d.Path + " (opened without following symbolic links)"
 		}
 		fmt.Fprintf(&b, "# fd %d: %s\n", layout.FirstExtraFD+i, what)

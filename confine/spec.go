@@ -77,6 +77,11 @@ type Proxy struct {
 	Hello []byte
 }
 
+// SelfPath is where a sandbox with a proxy finds sandbar's own binary,
+// read-only, for `sandbar connect` (ssh's ProxyCommand). The sandbox's
+// /tmp is its own, so the path is free.
+const SelfPath = "/tmp/.sandbar/sandbar"
+
 // The addresses the relay listens on inside the sandbox. The sandbox has
 // its own network namespace, so they are always free.
 const (

@@ -464,7 +464,9 @@ func TestNetworkGitCloneHTTPS(t *testing.T) {
 // in GIT_SSH_COMMAND are kept, and sandbar's ProxyCommand (`sandbar
 // connect`, through the SOCKS5 relay) carries the connection to a real
 // sshd on the host. The key and known_hosts are in the workspace, since
-// ~/.ssh is hidden in the sandbox.
+// ~/.ssh is hidden in the sandbox. The binary the tests build lives under
+// /tmp, which each sandbox replaces: ssh still finds sandbar connect,
+// bound at confine.SelfPath.
 func TestNetworkGitCloneSSH(t *testing.T) {
 	e := newEnv(t)
 	requireTool(t, "git", "git")
@@ -490,7 +492,7 @@ func TestNetworkGitCloneSSH(t *testing.T) {
 	report := filepath.Join(e.root, "report.json")
 
 	url := "ssh://" + srv.user + "@" + srv.host + bare
-	r := e.sandbarNoTTY(e.installedSandbar(), e.ws, "run", "--policy", policy, "--report", report, "--", "git", "clone", "-q", url, "cloned")
+	r := e.sandbarNoTTY(sandbarBin, e.ws, "run", "--policy", policy, "--report", report, "--", "git", "clone", "-q", url, "cloned")
 	if r.code != 0 {
 		t.Fatalf("git clone %s: exit %d\nstdout: %s\nstderr: %s\nsshd: %s", url, r.code, r.stdout, r.stderr, srv.log)
 	}
@@ -505,23 +507,3 @@ func TestNetworkGitCloneSSH(t *testing.T) {
 	}
 }
 
-// installedSandbar is a copy of the binary under test outside /tmp, as an
-// installed sandbar would be. ssh runs `sandbar connect` inside the
-// sandbox by the path sandbar was started from, and each sandbox has a
-// private /tmp, where a binary built by the tests (without $SANDBAR_BIN)
-// would be out of sight.
-func (e *env) installedSandbar() string {
-	e.t.Helper()
-	b, err := os.ReadFile(sandbarBin)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	path := filepath.Join(e.root, "bin", "sandbar")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o755); err != nil {
-		e.t.Fatal(err)
-	}
-	return path
-}

@@ -81,12 +81,7 @@ func (n *runNetwork) record(ev proxy.Event) {
 
 // env points the command's tools at the relay.
 func (n *runNetwork) env(environ []string) []string {
-	exe, err := os.Executable()
-	ssh := ""
-	if err == nil {
-		ssh = confine.ShellQuote(exe) + " connect %h %p"
-	}
-	return gate.Env(environ, ssh)
+	return gate.Env(environ, confine.SelfPath+" connect %h %p")
 }
 
 // close stops the proxies and returns what they refused. It may be
