@@ -506,4 +506,3 @@ func TestNetworkGitCloneSSH(t *testing.T) {
 		t.Errorf("report has network violations: %+v", refused)
 	}
 }
-
