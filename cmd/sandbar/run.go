@@ -155,6 +155,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	}
 	if !*quiet {
 		summarize(stderr, violations)
+		suggest(stderr, sb, violations)
 	}
 	if *reportPath != "" {
 		if err := writeReport(*reportPath, res, violations); err != nil {
@@ -253,6 +254,19 @@ func summarize(w io.Writer, vs []confine.Violation) {
 			}
 			return fmt.Sprintf("%s: %s", target, v.Reason)
 		})
+	}
+}
+
+// suggest prints the policy entry that would allow the most frequent
+// refusal, and what allowing it would expose.
+func suggest(w io.Writer, sb *workspace.Sandbox, vs []confine.Violation) {
+	ss := sb.Suggest(vs)
+	if len(ss) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "sandbar: to allow it, %s\n", ss[0])
+	if ss[0].Warning != "" {
+		fmt.Fprintf(w, "  warning: %s\n", ss[0].Warning)
 	}
 }
 
