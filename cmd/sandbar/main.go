@@ -28,6 +28,7 @@ usage:
   sandbar check [--workspace DIR]... [--policy FILE] [--json]
   sandbar explain [--workspace DIR]... [--policy FILE] [--seccomp] -- CMD [ARG...]
   sandbar trust [--yes] [--revoke] [DIR]
+  sandbar serve [--stdio]       (for editors: JSON-RPC on stdin/stdout, see docs/protocol.md)
   sandbar doctor
   sandbar version
   sandbar connect HOST PORT    (inside a sandbox: ssh's ProxyCommand)
@@ -60,6 +61,8 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		return cmdTrust(args[1:], stdin, stdout, stderr)
 	case "connect":
 		return cmdConnect(args[1:], stdin, stdout, stderr)
+	case "serve":
+		return cmdServe(args[1:], stdin, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(args[1:], stdout, stderr)
 	case "version", "--version":

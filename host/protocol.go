@@ -1,0 +1,202 @@
+package host
+
+// The messages of the protocol, as they are on the wire. docs/protocol.md
+// describes each; every field has an explicit JSON name, since the JSON
+// library matches names case-sensitively (protocol_test.go checks).
+
+// LSP's own messages, the parts the host reads or writes.
+
+type initializeParams struct {
+	ProcessID        *int               `json:"processId"`
+	ClientInfo       *clientInfo        `json:"clientInfo"`
+	RootURI          *string            `json:"rootUri"`
+	RootPath         *string            `json:"rootPath"`
+	WorkspaceFolders []workspaceFolder  `json:"workspaceFolders"`
+	Capabilities     clientCapabilities `json:"capabilities"`
+}
+
+type clientInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+type workspaceFolder struct {
+	URI  string `json:"uri"`
+	Name string `json:"name"`
+}
+
+type clientCapabilities struct {
+	General *generalClientCapabilities `json:"general"`
+}
+
+type generalClientCapabilities struct {
+	PositionEncodings []string `json:"positionEncodings"`
+}
+
+type initializeResult struct {
+	Capabilities serverCapabilities `json:"capabilities"`
+	ServerInfo   serverInfo         `json:"serverInfo"`
+}
+
+type serverInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type serverCapabilities struct {
+	PositionEncoding string                 `json:"positionEncoding"`
+	Workspace        workspaceCapabilities  `json:"workspace"`
+	Experimental     experimentalCapability `json:"experimental"`
+}
+
+type workspaceCapabilities struct {
+	WorkspaceFolders workspaceFoldersCapability `json:"workspaceFolders"`
+}
+
+type workspaceFoldersCapability struct {
+	Supported           bool `json:"supported"`
+	ChangeNotifications bool `json:"changeNotifications"`
+}
+
+type experimentalCapability struct {
+	Sandbar backendInfo `json:"sandbar"`
+}
+
+// backendInfo is what confines commands on this machine.
+type backendInfo struct {
+	Backend  string   `json:"backend"`
+	Version  string   `json:"version"`
+	Enforces []string `json:"enforces"`
+}
+
+type didChangeWorkspaceFoldersParams struct {
+	Event workspaceFoldersChangeEvent `json:"event"`
+}
+
+type workspaceFoldersChangeEvent struct {
+	Added   []workspaceFolder `json:"added"`
+	Removed []workspaceFolder `json:"removed"`
+}
+
+// Message types of window/showMessage and window/logMessage.
+const (
+	messageError   = 1
+	messageWarning = 2
+	messageInfo    = 3
+	messageLog     = 4
+)
+
+type messageParams struct {
+	Type    int    `json:"type"`
+	Message string `json:"message"`
+}
+
+type publishDiagnosticsParams struct {
+	URI         string       `json:"uri"`
+	Diagnostics []diagnostic `json:"diagnostics"`
+}
+
+type diagnostic struct {
+	Range    lspRange `json:"range"`
+	Severity int      `json:"severity"`
+	Source   string   `json:"source"`
+	Message  string   `json:"message"`
+}
+
+type lspRange struct {
+	Start position `json:"start"`
+	End   position `json:"end"`
+}
+
+// position is 0-based; Character counts in the negotiated encoding.
+type position struct {
+	Line      int `json:"line"`
+	Character int `json:"character"`
+}
+
+const severityError = 1
+
+// sandbar's own methods.
+
+type policyParams struct {
+	Folder string `json:"folder,omitempty"`
+}
+
+type policyResult struct {
+	Generation int64        `json:"generation"`
+	Folder     string       `json:"folder"`
+	Folders    []string     `json:"folders"`
+	Backend    string       `json:"backend"`
+	Files      []policyFile `json:"files"`
+	Rules      []rule       `json:"rules"`
+	Ignored    []ignored    `json:"ignored"`
+	Warnings   []string     `json:"warnings"`
+}
+
+type policyFile struct {
+	Path    string `json:"path"`
+	URI     string `json:"uri"`
+	Folder  string `json:"folder,omitempty"`
+	Trusted bool   `json:"trusted"`
+}
+
+// source is where an entry was written: line and column are 1-based, the
+// column in bytes, as in the file:line:col of sandbar's messages.
+type source struct {
+	File   string `json:"file"`
+	URI    string `json:"uri,omitempty"`
+	Line   int    `json:"line,omitzero"`
+	Column int    `json:"column,omitzero"`
+}
+
+type rule struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	source `json:",inline"`
+}
+
+type ignored struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+	source `json:",inline"`
+}
+
+type policyApplied struct {
+	Generation int64         `json:"generation"`
+	Folder     *string       `json:"folder"`
+	OK         bool          `json:"ok"`
+	Errors     []policyError `json:"errors"`
+	Cause      string        `json:"cause"`
+}
+
+// policyError is one problem of a policy; a problem that is not at a place
+// in a file (a folder that does not exist) has only a message.
+type policyError struct {
+	Message string `json:"message"`
+	source  `json:",inline"`
+}
+
+// The causes of a reload.
+const (
+	causeInitialize = "initialize"
+	causeFolders    = "workspaceFolders"
+	causeFile       = "policyFile"
+)
+
+type explainParams struct {
+	Argv []string `json:"argv"`
+	Cwd  string   `json:"cwd,omitempty"`
+}
+
+type explainResult struct {
+	Backend string `json:"backend"`
+	Cwd     string `json:"cwd"`
+	Text    string `json:"text"`
+}
+
+// policyErrorData is the data of an error answering a request that needs
+// a policy when none can be used.
+type policyErrorData struct {
+	Errors []policyError `json:"errors"`
+}
