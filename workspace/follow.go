@@ -3,6 +3,7 @@ package workspace
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,9 @@ type Follower struct {
 
 	mu      sync.Mutex
 	watched map[string]bool
+	// wanted are directories to watch that do not exist yet; an
+	// existing ancestor of each is watched instead until they appear.
+	wanted map[string]bool
 }
 
 // settle is how long a burst of events (an editor's write, rename and
@@ -38,7 +42,7 @@ func Follow(opts Options, first *Policies, onChange func(*Policies, error)) (*Fo
 	if err != nil {
 		return nil, fmt.Errorf("watching policy files: %w", err)
 	}
-	f := &Follower{opts: opts, w: w, onChange: onChange, watched: map[string]bool{}}
+	f := &Follower{opts: opts, w: w, onChange: onChange, watched: map[string]bool{}, wanted: map[string]bool{}}
 	f.cur.Store(first)
 	// A policy file is saved by replacing it as often as by writing it,
 	// so the directories are watched, not the files. A folder is watched
@@ -68,13 +72,46 @@ func (f *Follower) Close() error {
 func (f *Follower) watch(dir string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.watchLocked(dir)
+}
+
+func (f *Follower) watchLocked(dir string) {
 	if f.watched[dir] {
 		return
 	}
-	// A directory that does not exist yet is added when it appears.
 	if f.w.Add(dir) == nil {
 		f.watched[dir] = true
+		delete(f.wanted, dir)
+		return
 	}
+	// Not there yet (~/.config/sandbar before the user writes a policy):
+	// watch the nearest ancestor that exists, and come back when
+	// something is created in it.
+	f.wanted[dir] = true
+	for up := filepath.Dir(dir); up != dir; dir, up = up, filepath.Dir(up) {
+		if f.watched[up] {
+			return
+		}
+		if f.w.Add(up) == nil {
+			f.watched[up] = true
+			return
+		}
+	}
+}
+
+// created is told of every creation in a watched directory; it reports
+// whether a wanted directory (or the way to one) appeared.
+func (f *Follower) created(path string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	found := false
+	for dir := range f.wanted {
+		if dir == path || strings.HasPrefix(dir, path+"/") {
+			found = true
+			f.watchLocked(dir)
+		}
+	}
+	return found
 }
 
 // relevant reports whether an event on path may change the policies.
@@ -100,11 +137,9 @@ func (f *Follower) loop() {
 			if !ok {
 				return
 			}
-			if !f.relevant(ev.Name) {
+			appeared := ev.Has(fsnotify.Create) && f.created(ev.Name)
+			if !appeared && !f.relevant(ev.Name) {
 				continue
-			}
-			if ev.Has(fsnotify.Create) && filepath.Base(ev.Name) == filepath.Dir(PolicyFileName) {
-				f.watch(ev.Name)
 			}
 			timer = time.After(settle)
 		case _, ok := <-f.w.Errors:

@@ -107,3 +107,18 @@ func TestFollowerSeesANewWorkspacePolicy(t *testing.T) {
 		t.Errorf("denied domain %q; want evil.example", got)
 	}
 }
+
+// The user's policy directory may not exist when following starts.
+func TestFollowerSeesANewUserPolicyDirectory(t *testing.T) {
+	m := newMachine(t)
+	f, reloads := follow(t, m)
+	m.write(t, filepath.Join(m.home, ".config", "sandbar", "policy.jsonc"), `{"version": 1, "network": {"allowedDomains": ["example.com"]}}`)
+	for {
+		if err := waitReload(t, reloads); err != nil {
+			t.Fatalf("reload: %v", err)
+		}
+		if len(domains(f.Current())) > 0 {
+			break
+		}
+	}
+}
