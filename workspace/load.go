@@ -131,6 +131,13 @@ func Load(opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	return FromPolicies(opts, ps)
+}
+
+// FromPolicies works out the sandbox for policies already loaded with
+// opts, such as the last good ones a Follower keeps while an edit that
+// does not parse is pending: the files are not read again.
+func FromPolicies(opts Options, ps *Policies) (*Sandbox, error) {
 	sb := &Sandbox{Policies: *ps, home: opts.Home, now: opts.Now}
 	if sb.now == nil {
 		sb.now = time.Now
