@@ -12,41 +12,76 @@ import (
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/confine/confinetest"
+	"golang.org/x/sys/unix"
 )
 
 // fakeProxies listens on two Unix sockets standing in for sandbar's
-// proxies. Each connection must start with hello; the rest is echoed back
-// after the proxy's name, so a test sees which socket a relay reached and
-// that the hello came first.
+// proxies. On each connection the relay must send hello and, with it, the
+// client's TCP socket, as one message; the fake reads what the client sends
+// on that socket and echoes it back after the proxy's name, so a test sees
+// which socket a relay reached and that the hello and the socket came
+// together. Anything else is answered with what was wrong, on the client's
+// socket when there is one.
 func fakeProxies(t *testing.T, dir string, hello []byte) *confine.Proxy {
 	t.Helper()
 	p := &confine.Proxy{HTTP: filepath.Join(dir, "http.sock"), SOCKS: filepath.Join(dir, "socks.sock"), Hello: hello}
 	for name, path := range map[string]string{"http": p.HTTP, "socks": p.SOCKS} {
-		ln, err := net.Listen("unix", path)
+		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ln.Close() })
 		go func() {
 			for {
-				c, err := ln.Accept()
+				c, err := ln.AcceptUnix()
 				if err != nil {
 					return
 				}
-				go func() {
-					defer c.Close()
-					got := make([]byte, len(hello))
-					if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, hello) {
-						io.WriteString(c, "no hello")
-						return
-					}
-					rest, _ := io.ReadAll(c)
-					io.WriteString(c, name+":"+string(rest))
-				}()
+				go fakeProxy(c, name, hello)
 			}
 		}()
 	}
 	return p
+}
+
+func fakeProxy(c *net.UnixConn, name string, hello []byte) {
+	defer c.Close()
+	got := make([]byte, len(hello)+16)
+	oob := make([]byte, unix.CmsgSpace(2*4))
+	n, oobn, _, _, err := c.ReadMsgUnix(got, oob)
+	if err != nil {
+		return
+	}
+	var fds []int
+	msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+	for _, m := range msgs {
+		more, _ := unix.ParseUnixRights(&m)
+		fds = append(fds, more...)
+	}
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		io.WriteString(c, "want one descriptor with the hello")
+		return
+	}
+	f := os.NewFile(uintptr(fds[0]), "client")
+	client, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return
+	}
+	defer client.Close()
+	if _, ok := client.(*net.TCPConn); !ok {
+		io.WriteString(client, "not a TCP socket")
+		return
+	}
+	if !bytes.Equal(got[:n], hello) {
+		io.WriteString(client, "no hello")
+		return
+	}
+	rest, _ := io.ReadAll(client)
+	io.WriteString(client, name+":"+string(rest))
 }
 
 func TestRelayReachesTheProxies(t *testing.T) {

@@ -8,16 +8,15 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // startRelay reads the network configuration from fd, then listens on
-// HTTPProxyAddr and SOCKSProxyAddr and relays every connection to the
-// proxy sockets at fd+1 and fd+2, the hello first. It returns the filter
-// the command is to run under, if any.
+// HTTPProxyAddr and SOCKSProxyAddr and hands every connection to the proxy
+// sockets at fd+1 and fd+2, with the hello (see handOver). It returns the
+// filter the command is to run under, if any.
 func startRelay(fd int) ([]byte, error) {
 	f := os.NewFile(uintptr(fd), "network")
 	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
@@ -59,13 +58,18 @@ func relay(ln *net.TCPListener, sock string, hello []byte) {
 			continue
 		}
 		backoff = 0
-		go pipe(c, sock, hello)
+		go handOver(c, sock, hello)
 	}
 }
 
-// pipe connects one client to the proxy and copies bytes both ways until
-// both directions are done. It never looks at them: the proxy decides.
-func pipe(c *net.TCPConn, sock string, hello []byte) {
+// handOver hands one client to the proxy: it sends the hello and the
+// client's socket itself (SCM_RIGHTS) in one message on a new connection to
+// the proxy's socket, then closes its own copies. From then on the proxy
+// reads and writes the client's socket directly, so no byte passes through
+// the relay, and none through an extra Unix socket. The relay never reads
+// the client's bytes: the proxy decides. Should the message not go
+// through, the client sees its connection closed.
+func handOver(c *net.TCPConn, sock string, hello []byte) {
 	defer c.Close()
 	conn, err := net.Dial("unix", sock)
 	if err != nil {
@@ -75,18 +79,13 @@ func pipe(c *net.TCPConn, sock string, hello []byte) {
 	}
 	up := conn.(*net.UnixConn)
 	defer up.Close()
-	if _, err := up.Write(hello); err != nil {
+	rc, err := c.SyscallConn()
+	if err != nil {
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// TCP to Unix and back are both spliced in the kernel.
-		io.Copy(up, c)
-		up.CloseWrite()
-	}()
-	io.Copy(c, up)
-	c.CloseWrite()
-	wg.Wait()
+	// Inside Control the socket cannot be closed under us; it is sent
+	// as it is, without a duplicate to close afterwards.
+	rc.Control(func(fd uintptr) {
+		up.WriteMsgUnix(hello, unix.UnixRights(int(fd)), nil)
+	})
 }

@@ -70,8 +70,9 @@ type Proxy struct {
 	// them through descriptors opened before the sandbox starts, so they
 	// need not be visible inside it.
 	HTTP, SOCKS string
-	// Hello is written first on every relayed connection: the proxies'
-	// per-run credential. It reaches the init through a pipe and never
+	// Hello goes with every relayed connection, in the same message as
+	// the client's socket, which the proxy then serves itself: the
+	// proxies' per-run credential. It reaches the init through a pipe and never
 	// appears in an environment or a command line, and the init cannot be
 	// traced or read by the command.
 	Hello []byte

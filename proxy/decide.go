@@ -98,8 +98,8 @@ type Config struct {
 	Credential string
 	// AllowAddr says which non-public addresses (loopback, link-local,
 	// private, unique-local, CGNAT, multicast, unspecified, reserved) may
-	// be dialled. Nil: none. Production passes Rules.ListsAddr; tests pass a
-	// function admitting their 127.0.0.1 servers.
+	// be dialled. Nil: none. Production passes CompiledRules.ListsAddr;
+	// tests pass a function admitting their 127.0.0.1 servers.
 	AllowAddr func(netip.Addr) bool
 	// OnEvent, if set, receives every decision, and every connection
 	// refused for want of a valid Hello. It must not block for long: it
@@ -111,10 +111,12 @@ type engine struct {
 	cfg      Config
 	resolver Resolver
 	dialer   Dialer
+	// conns are the proxy's open connections, closed when it stops.
+	conns *tracker
 }
 
 func newEngine(cfg Config) *engine {
-	e := &engine{cfg: cfg, resolver: cfg.Resolver, dialer: cfg.Dialer}
+	e := &engine{cfg: cfg, resolver: cfg.Resolver, dialer: cfg.Dialer, conns: newTracker()}
 	if e.resolver == nil {
 		e.resolver = net.DefaultResolver
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -115,11 +116,13 @@ var upstreamHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reque
 type upstreams struct {
 	http, tls *httptest.Server
 	echo      net.Listener
+	// echoEnded receives when a connection to echo ends (if it has room).
+	echoEnded chan struct{}
 }
 
-func startUpstreams(t *testing.T) *upstreams {
+func startUpstreams(t testing.TB) *upstreams {
 	t.Helper()
-	u := &upstreams{http: httptest.NewServer(upstreamHandler), tls: httptest.NewTLSServer(upstreamHandler)}
+	u := &upstreams{http: httptest.NewServer(upstreamHandler), tls: httptest.NewTLSServer(upstreamHandler), echoEnded: make(chan struct{}, 16)}
 	t.Cleanup(u.http.Close)
 	t.Cleanup(u.tls.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -137,6 +140,10 @@ func startUpstreams(t *testing.T) *upstreams {
 			go func() {
 				defer c.Close()
 				io.Copy(c, c)
+				select {
+				case u.echoEnded <- struct{}{}:
+				default:
+				}
 			}()
 		}
 	}()
@@ -181,13 +188,27 @@ type env struct {
 
 // start runs both proxies with cfg, filling in the fakes, the test
 // credential and the event recorder.
-func start(t *testing.T, cfg Config) *env {
+func start(t testing.TB, cfg Config) *env {
 	t.Helper()
 	return startWith(t, cfg, testCredential)
 }
 
 // startWith is start with the given Config.Credential.
-func startWith(t *testing.T, cfg Config, credential string) *env {
+func startWith(t testing.TB, cfg Config, credential string) *env {
+	t.Helper()
+	return startOn(t, cfg, credential, "tcp")
+}
+
+// startUnix is start with the proxies on Unix sockets, as in production;
+// httpAddr and socksAddr are the sockets' paths.
+func startUnix(t testing.TB, cfg Config) *env {
+	t.Helper()
+	return startOn(t, cfg, testCredential, "unix")
+}
+
+// startOn is start with the given credential, on listeners of network
+// ("tcp" or "unix").
+func startOn(t testing.TB, cfg Config, credential, network string) *env {
 	t.Helper()
 	e := &env{up: startUpstreams(t), resolver: &fakeResolver{names: testNames}, changed: make(chan struct{})}
 	e.dialer = &routeDialer{routes: map[string]string{
@@ -209,7 +230,11 @@ func startWith(t *testing.T, cfg Config, credential string) *env {
 		addr *string
 		f    func(context.Context, net.Listener, Config) error
 	}{{&e.httpAddr, ServeHTTP}, {&e.socksAddr, ServeSOCKS5}} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		addr := "127.0.0.1:0"
+		if network == "unix" {
+			addr = filepath.Join(t.TempDir(), "proxy.sock")
+		}
+		ln, err := net.Listen(network, addr)
 		if err != nil {
 			t.Fatal(err)
 		}

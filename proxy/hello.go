@@ -31,16 +31,17 @@ const (
 // connection.
 const noHelloReason = "missing or wrong credential"
 
-// Hello returns the bytes sandbar's relay writes first on every connection
-// to either proxy, before it copies the client's bytes unchanged:
+// Hello returns the bytes sandbar's relay sends first on every connection
+// to either proxy:
 //
 //	"SANDBAR/1 " credential "\r\n"
 //
 // The proxy answers nothing to a valid Hello; the client's own protocol
-// (HTTP or SOCKS5) follows. credential is [Config.Credential]: it must be
-// long random text, such as the 32 hex digits of [NewCredential], since it
-// is all that tells the relay apart from any other process that can reach
-// the proxy's socket.
+// (HTTP or SOCKS5) follows, on the same connection or on the client's
+// socket sent with the Hello (see the package documentation). credential is
+// [Config.Credential]: it must be long random text, such as the 32 hex
+// digits of [NewCredential], since it is all that tells the relay apart
+// from any other process that can reach the proxy's socket.
 func Hello(credential string) []byte {
 	return []byte(helloPrefix + credential + "\r\n")
 }
@@ -58,35 +59,32 @@ func NewCredential() (string, error) {
 var errBadHello = errors.New(noHelloReason)
 
 // readHello reads a Hello for credential from r, and nothing after it, so
-// that the client's protocol can be read from r next. The public prefix is
-// compared as it arrives and refused at the first wrong byte, so a client
-// that knows nothing of the preamble and waits for an answer (a SOCKS5
-// greeting is three bytes) gets one at once. The credential and the line end
-// are then read in full and compared in constant time, so how soon a wrong
-// credential is refused says nothing about it. An empty credential admits
-// no one.
+// that the client's protocol can be read from r next. It asks r for the
+// whole Hello at once, which is one read when the Hello arrives in one
+// piece, as the relay sends it. The public prefix is compared as it
+// arrives and refused at the first wrong byte, so a client that knows
+// nothing of the preamble and waits for an answer (a SOCKS5 greeting is
+// three bytes) gets one at once. The whole Hello, once read, is compared in
+// constant time, so how soon a wrong credential is refused says nothing
+// about it. An empty credential admits no one.
 func readHello(r io.Reader, credential string) error {
 	if credential == "" {
 		return errBadHello
 	}
-	var buf [len(helloPrefix)]byte
-	for got := 0; got < len(buf); {
-		n, err := r.Read(buf[got:])
-		if string(buf[got:got+n]) != helloPrefix[got:got+n] {
+	want := Hello(credential)
+	got := make([]byte, len(want))
+	for n := 0; n < len(got); {
+		m, err := r.Read(got[n:])
+		if p := min(n+m, len(helloPrefix)); p > n && string(got[n:p]) != helloPrefix[n:p] {
 			return errBadHello
 		}
-		got += n
-		if err != nil && got < len(buf) {
+		n += m
+		if err != nil && n < len(got) {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
 			return err
 		}
-	}
-	want := []byte(credential + "\r\n")
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(r, got); err != nil {
-		return err
 	}
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return errBadHello
@@ -94,36 +92,69 @@ func readHello(r io.Reader, credential string) error {
 	return nil
 }
 
-// admitConn reads c's Hello, waiting at most helloTimeout. It runs on the
+// admitConn reads c's Hello, waiting at most helloTimeout, and returns the
+// connection to serve: c itself, or the client's socket when one came with
+// the Hello (see receiveHello), in which case c is closed. It runs on the
 // connection's own goroutine, never on the accept loop, so a client that
 // sends nothing holds up no one else. Without a valid Hello it reports the
-// refusal, writes refusal to c and closes c; nothing is decided, resolved or
-// dialled.
-func (e *engine) admitConn(c net.Conn, refusal []byte) bool {
+// refusal, writes refusal to c and closes c, and any descriptor that came
+// with it; nothing is decided, resolved or dialled.
+func (e *engine) admitConn(c *trackedConn, refusal []byte) (*trackedConn, bool) {
 	c.SetDeadline(time.Now().Add(helloTimeout))
-	err := readHello(c, e.cfg.Credential)
-	if err == nil {
-		c.SetDeadline(time.Time{})
-		return true
+	var client net.Conn
+	var err error
+	if uc, ok := c.Conn.(*net.UnixConn); ok {
+		client, err = receiveHello(uc, e.cfg.Credential)
+	} else {
+		err = readHello(c, e.cfg.Credential)
 	}
-	if errors.Is(err, net.ErrClosed) {
+	switch {
+	case err == nil && client == nil:
+		c.SetDeadline(time.Time{})
+		return c, true
+	case err == nil:
+		// The Unix connection has done its work: from here on the proxy
+		// speaks to the client's own socket.
+		c.Close()
+		tc, err := e.conns.add(client)
+		return tc, err == nil
+	case errors.Is(err, net.ErrClosed):
 		// The proxy is stopping and closed c itself; that refuses no one.
 		c.Close()
-		return false
+		return nil, false
 	}
-	e.report(Event{Kind: "network", Decision: "denied", Reason: noHelloReason})
+	reason := noHelloReason
+	var se *socketError
+	if errors.As(err, &se) {
+		reason = se.Error()
+	}
+	e.report(Event{Kind: "network", Decision: "denied", Reason: reason})
 	c.SetDeadline(time.Now().Add(refusalLinger))
-	if _, err := c.Write(refusal); err == nil {
-		// Closing with unread input would reset the connection and
-		// might discard the refusal before the client reads it: end
-		// our side, then read until the client closes or the deadline.
-		if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-			io.Copy(io.Discard, c)
-		}
+	if _, err := c.Write(refusal); err != nil {
+		c.Close()
+		return nil, false
+	}
+	lingerClose(c)
+	return nil, false
+}
+
+// lingerClose ends c after a refusal was written to it. Closing with
+// unread input would reset the connection and might discard the refusal
+// before the client reads it: it ends our side, then reads until the client
+// closes, or refusalLinger has passed.
+func lingerClose(c *trackedConn) {
+	c.SetDeadline(time.Now().Add(refusalLinger))
+	if c.CloseWrite() == nil {
+		io.Copy(io.Discard, c)
 	}
 	c.Close()
-	return false
 }
+
+// socketError is a valid Hello that came with something other than none or
+// one TCP socket.
+type socketError struct{ msg string }
+
+func (e *socketError) Error() string { return "the Hello came with " + e.msg }
 
 // httpRefusal is the HTTP proxy's answer to a connection without a valid
 // Hello. Its challenge names a scheme no client can answer with a header:

@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -20,8 +22,9 @@ import (
 // every connection it accepted, tunnels included, are closed.
 func ServeHTTP(ctx context.Context, ln net.Listener, cfg Config) error {
 	e := newEngine(cfg)
-	tl := track(ln)
-	// The HTTP server sees only connections whose Hello has been read.
+	tl := &trackingListener{Listener: ln, t: e.conns}
+	// The HTTP server sees only connections whose Hello has been read, and
+	// whose first request is not a CONNECT (see serveFirstConnect).
 	admitted := newConnQueue(ln.Addr())
 	srv := &http.Server{
 		Handler:           newHTTPHandler(e),
@@ -38,9 +41,13 @@ func ServeHTTP(ctx context.Context, ln net.Listener, cfg Config) error {
 		defer close(served)
 		srv.Serve(admitted)
 	}()
-	err := acceptLoop(ctx, tl, func(c net.Conn) {
-		if e.admitConn(c, httpRefusal) {
-			admitted.put(c)
+	err := acceptLoop(ctx, tl, func(c *trackedConn) {
+		c, ok := e.admitConn(c, httpRefusal)
+		if !ok {
+			return
+		}
+		if next := e.serveFirstConnect(ctx, c); next != nil {
+			admitted.put(next)
 		}
 	})
 	srv.Close()
@@ -68,10 +75,25 @@ func newHTTPHandler(e *engine) http.Handler {
 	gp.OnRequest().DoFunc(func(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
 		return e.httpRequest(r)
 	})
-	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
-		return e.connect(host, ctx)
+	// CONNECT is sandbar's own, not goproxy's: see connect. Here it
+	// comes after other requests on a kept-alive connection.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			gp.ServeHTTP(w, r)
+			return
+		}
+		hc, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		// Every connection the server gets is a firstConn (see
+		// ServeHTTP). Bytes the client sent behind the CONNECT are in
+		// the server's buffer, and maybe still in the firstConn's.
+		c := hc.(*firstConn)
+		early, _ := rw.Reader.Peek(rw.Reader.Buffered())
+		more, _ := c.r.Peek(c.r.Buffered())
+		e.connect(r.Context(), c.trackedConn, r, slices.Concat(early, more))
 	})
-	return gp
 }
 
 // httpRequest decides a plain http:// request and points it at the checked
@@ -106,23 +128,113 @@ func (e *engine) httpRequest(r *http.Request) (*http.Request, *http.Response) {
 	return r, nil
 }
 
-func (e *engine) connect(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
-	h, p, err := net.SplitHostPort(host)
+// maxHeaderBytes bounds a first request read by serveFirstConnect, as
+// net/http's DefaultMaxHeaderBytes bounds the server's.
+const maxHeaderBytes = 1 << 20
+
+// serveFirstConnect serves c's first request if it is a CONNECT, as it is
+// for most connections: tools open a connection for each tunnel. It is
+// served on the connection's own goroutine, without the hand-offs of
+// net/http's server (to its accept loop, to a goroutine of the connection,
+// and the background read it stops again to hand the connection over). Any
+// other request is left to the HTTP server: serveFirstConnect returns the
+// connection, with what it read of it, for the server to accept.
+func (e *engine) serveFirstConnect(ctx context.Context, c *trackedConn) net.Conn {
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	br := bufio.NewReader(io.LimitReader(c, maxHeaderBytes))
+	method, err := br.Peek(len("CONNECT "))
+	if err != nil {
+		// Not even a request line: nothing to answer.
+		c.Close()
+		return nil
+	}
+	if string(method) != "CONNECT " {
+		c.SetReadDeadline(time.Time{})
+		return &firstConn{trackedConn: c, r: br}
+	}
+	r, err := http.ReadRequest(br)
+	if err != nil {
+		r = &http.Request{Method: http.MethodConnect, ProtoMajor: 1, ProtoMinor: 1}
+		answer(c, goproxy.NewResponse(r, goproxy.ContentTypeText, http.StatusBadRequest, "sandbar proxy: malformed CONNECT request\n"))
+		return nil
+	}
+	c.SetReadDeadline(time.Time{})
+	early, _ := br.Peek(br.Buffered())
+	e.connect(ctx, c, r, early)
+	return nil
+}
+
+// firstConn is a connection handed to the HTTP server after
+// serveFirstConnect read the start of its first request: the server reads
+// what was read first.
+type firstConn struct {
+	*trackedConn
+	r *bufio.Reader
+}
+
+func (c *firstConn) Read(b []byte) (int, error) {
+	if c.r.Buffered() > 0 {
+		return c.r.Read(b)
+	}
+	return c.trackedConn.Read(b)
+}
+
+// connect serves a CONNECT request r from client: it decides the target
+// and, when it is allowed, dials the checked address, answers 200 and
+// joins the client to it, early (bytes the client sent behind the request)
+// first. Refusals are answered with a 403, as for plain HTTP (forbidden).
+// The tunnel runs on the caller's goroutine and copies between the sockets
+// themselves (see tunnel), so that the bytes of an HTTPS download never
+// pass through the proxy's memory; goproxy's tunnels copy through buffers,
+// between the wrappers that track connections.
+func (e *engine) connect(ctx context.Context, client *trackedConn, r *http.Request, early []byte) {
+	h, p, err := net.SplitHostPort(r.URL.Host)
 	port, perr := strconv.Atoi(p)
 	if err != nil || perr != nil {
-		ctx.Resp = goproxy.NewResponse(ctx.Req, goproxy.ContentTypeText, http.StatusBadRequest,
-			"sandbar proxy: CONNECT wants host:port, got "+strconv.Quote(host)+"\n")
-		return goproxy.RejectConnect, host
+		answer(client, goproxy.NewResponse(r, goproxy.ContentTypeText, http.StatusBadRequest,
+			"sandbar proxy: CONNECT wants host:port, got "+strconv.Quote(r.URL.Host)+"\n"))
+		return
 	}
-	o := e.admit(ctx.Req.Context(), h, port)
+	o := e.admit(ctx, h, port)
 	if o.Verdict != Allow {
-		ctx.Resp = forbidden(ctx.Req, o)
-		return goproxy.RejectConnect, host
+		answer(client, forbidden(r, o))
+		return
 	}
-	ctx.Dialer = func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return e.dial(ctx, o.addrs)
+	c, err := e.dial(ctx, o.addrs)
+	if err != nil {
+		answer(client, goproxy.NewResponse(r, goproxy.ContentTypeText, http.StatusBadGateway,
+			fmt.Sprintf("sandbar proxy: connecting to %s: %v\n", o.Target, err)))
+		return
 	}
-	return goproxy.OkConnect, host
+	up, err := e.conns.add(c)
+	if err != nil {
+		client.Close()
+		return // the proxy is stopping
+	}
+	if _, err := fmt.Fprintf(client, "HTTP/%d.%d 200 Connection established\r\n\r\n", r.ProtoMajor, r.ProtoMinor); err != nil {
+		client.Close()
+		up.Close()
+		return
+	}
+	if len(early) > 0 {
+		if _, err := up.Write(early); err != nil {
+			client.Close()
+			up.Close()
+			return
+		}
+	}
+	tunnel(client, up)
+}
+
+// answer writes a refusal to c and closes c.
+func answer(c *trackedConn, resp *http.Response) {
+	resp.Header.Set("Connection", "close")
+	c.SetWriteDeadline(time.Now().Add(refusalLinger))
+	if err := resp.Write(c); err != nil {
+		c.Close()
+		return
+	}
+	lingerClose(c)
 }
 
 // forbidden is the 403 a refused request gets: what was refused, why, and

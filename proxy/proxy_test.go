@@ -3,11 +3,15 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -360,11 +364,21 @@ func TestPolicyChangeSeenByLaterConnections(t *testing.T) {
 	}
 }
 
-// TestStopEndsTunnels: when the proxies stop, open tunnels end too; the
-// client sees its connection close.
+// TestStopEndsTunnels: when the proxies stop, open tunnels end too: the
+// client sees its connection close, and the server sees the tunnel's
+// connection to it end. TestStopEndsTunnelsOfPassedSockets is the same for
+// clients whose socket came with the Hello.
 func TestStopEndsTunnels(t *testing.T) {
 	e := start(t, Config{Decider: testRules, AllowAddr: allowLoopback})
-	httpTunnel := dialRelay(t, e.httpAddr)
+	stopEndsTunnels(t, e, func(addr string) net.Conn { return dialRelay(t, addr) })
+}
+
+// stopEndsTunnels opens a CONNECT and a SOCKS5 tunnel to the echo server,
+// each on a connection from dial, stops the proxies and checks that both
+// tunnels end at both ends.
+func stopEndsTunnels(t *testing.T, e *env, dial func(proxyAddr string) net.Conn) {
+	t.Helper()
+	httpTunnel := dial(e.httpAddr)
 	io.WriteString(httpTunnel, connectReq("echo.test:7"))
 	// The tunnel is up once an echo comes back through it.
 	br := bufio.NewReader(httpTunnel)
@@ -376,16 +390,96 @@ func TestStopEndsTunnels(t *testing.T) {
 	if b, err := br.ReadByte(); err != nil || b != 'x' {
 		t.Fatalf("echo through http tunnel = %q, %v", b, err)
 	}
-	rep, socksTunnel := e.socks(t, socksConnect("echo.test", 7))
-	if rep != repSucceeded {
-		t.Fatalf("socks reply %d", rep)
+	socksTunnel := dial(e.socksAddr)
+	socksTunnel.Write(append(append([]byte(nil), socksGreeting...), socksConnect("echo.test", 7)...))
+	var rep [12]byte
+	if _, err := io.ReadFull(socksTunnel, rep[:]); err != nil || rep[3] != repSucceeded {
+		t.Fatalf("socks replies %v, %v; want success", rep, err)
 	}
 
 	e.stop()
-	if n, err := br.Read(make([]byte, 1)); err == nil {
-		t.Errorf("http tunnel still open after stop: read %d bytes", n)
+	httpTunnel.SetDeadline(time.Now().Add(10 * time.Second))
+	socksTunnel.SetDeadline(time.Now().Add(10 * time.Second))
+	if n, err := br.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("http tunnel still open after stop: read %d bytes, %v", n, err)
 	}
-	if n, err := socksTunnel.Read(make([]byte, 1)); err == nil {
-		t.Errorf("socks tunnel still open after stop: read %d bytes", n)
+	if n, err := socksTunnel.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("socks tunnel still open after stop: read %d bytes, %v", n, err)
+	}
+	for range 2 {
+		select {
+		case <-e.up.echoEnded:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the echo server's connections did not end after stop")
+		}
+	}
+}
+
+// TestConnectForwardsEarlyBytes: bytes a client sends right behind its
+// CONNECT, before the answer (a TLS ClientHello, say), go through the
+// tunnel first.
+func TestConnectForwardsEarlyBytes(t *testing.T) {
+	e := start(t, Config{Decider: testRules, AllowAddr: allowLoopback})
+	c := dialRelay(t, e.httpAddr)
+	io.WriteString(c, connectReq("echo.test:7")+"early")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT echo.test:7: %v %v", resp, err)
+	}
+	got := make([]byte, len("early"))
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != "early" {
+		t.Errorf("echo of the early bytes = %q, %v; want %q", got, err, "early")
+	}
+}
+
+// TestConnectAfterOtherRequests: a CONNECT that comes after other requests
+// on a kept-alive connection opens a tunnel too, with the bytes sent behind
+// it first.
+func TestConnectAfterOtherRequests(t *testing.T) {
+	e := start(t, Config{Decider: testRules, AllowAddr: allowLoopback})
+	c := dialRelay(t, e.httpAddr)
+	br := bufio.NewReader(c)
+	io.WriteString(c, getReq("http://allowed.test/", "allowed.test"))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET http://allowed.test/: %v %v", resp, err)
+	}
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "host=allowed.test" {
+		t.Fatalf("GET http://allowed.test/: body %q, %v", b, err)
+	}
+	io.WriteString(c, connectReq("echo.test:7")+"early")
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT echo.test:7 after a GET: %v %v", resp, err)
+	}
+	io.WriteString(c, "+late")
+	got := make([]byte, len("early+late"))
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != "early+late" {
+		t.Errorf("echo through the tunnel = %q, %v; want %q", got, err, "early+late")
+	}
+	if diff := cmp.Diff(append(allowed("allowed.test:80"), allowed("echo.test:7")...), e.Events(), ignoreTime); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// TestConnectMalformed: a CONNECT without a port, or that does not parse,
+// gets a 400 and nothing is decided or dialled.
+func TestConnectMalformed(t *testing.T) {
+	tests := []struct{ name, req, wantBody string }{
+		{"no port", connectReq("allowed.test"), "sandbar proxy: CONNECT wants host:port, got \"allowed.test\"\n"},
+		{"no version", "CONNECT allowed.test:443\r\n\r\n", "sandbar proxy: malformed CONNECT request\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t, Config{Decider: testRules, AllowAddr: allowLoopback})
+			resp, body := e.raw(t, tt.req)
+			if resp.StatusCode != http.StatusBadRequest || body != tt.wantBody {
+				t.Errorf("got %d %q, want 400 %q", resp.StatusCode, body, tt.wantBody)
+			}
+			if ev, d := e.Events(), e.dialer.Dialed(); len(ev)+len(d) != 0 {
+				t.Errorf("got events %v, dials %v; want none", ev, d)
+			}
+		})
 	}
 }

@@ -29,7 +29,8 @@ type Rules struct {
 type entry struct {
 	host     string // canonical; for a wildcard, the suffix without "*."
 	wildcard bool
-	port     int // 0: none given
+	port     int        // 0: none given
+	addr     netip.Addr // an IP literal's address; the zero Addr for a name
 }
 
 func parseEntry(s string) (entry, error) {
@@ -57,8 +58,11 @@ func parseEntry(s string) (entry, error) {
 	if err != nil {
 		return entry{}, err
 	}
-	if _, ip := ParseIP(c); ip && e.wildcard {
-		return entry{}, errors.New("a wildcard cannot apply to an IP address")
+	if a, ip := ParseIP(c); ip {
+		if e.wildcard {
+			return entry{}, errors.New("a wildcard cannot apply to an IP address")
+		}
+		e.addr = a
 	}
 	e.host = c
 	return e, nil
@@ -89,32 +93,72 @@ func (r Rules) Validate() error {
 }
 
 // Decide implements [Decider]. It is pure: it looks at nothing but r and t.
-func (r Rules) Decide(_ context.Context, t Target) Decision {
+// It parses every entry on every call; a caller that decides often, as the
+// proxy does for every connection, should [Rules.Compile] once and decide
+// with the result.
+func (r Rules) Decide(ctx context.Context, t Target) Decision {
+	return r.Compile().Decide(ctx, t)
+}
+
+// ListsAddr reports whether an allowed entry names a literally and no denied
+// entry does. Like Decide, it parses every entry on every call; see
+// [CompiledRules.ListsAddr].
+func (r Rules) ListsAddr(a netip.Addr) bool {
+	return r.Compile().ListsAddr(a)
+}
+
+// CompiledRules are [Rules] with every entry parsed and made canonical
+// once, so that deciding a connection compares strings and nothing more.
+// They decide exactly as the Rules they were compiled from. A nil
+// *CompiledRules has no entries.
+type CompiledRules struct {
+	allowed, denied []entry
+}
+
+// Compile parses r's entries. Invalid entries are left out, since they
+// never match; [Rules.Validate] reports them.
+func (r Rules) Compile() *CompiledRules {
+	parse := func(list []string) []entry {
+		out := make([]entry, 0, len(list))
+		for _, s := range list {
+			if e, err := parseEntry(s); err == nil {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	return &CompiledRules{allowed: parse(r.Allowed), denied: parse(r.Denied)}
+}
+
+// Decide implements [Decider]; see [Rules] for what the entries mean. It is
+// pure: it looks at nothing but c and t.
+func (c *CompiledRules) Decide(_ context.Context, t Target) Decision {
+	if c == nil {
+		c = &CompiledRules{}
+	}
 	_, isIP := ParseIP(t.Host)
-	for _, s := range r.Denied {
-		e, err := parseEntry(s)
-		if err == nil && e.matchesHost(t.Host, isIP) && (e.port == 0 || e.port == t.Port) {
+	for _, e := range c.denied {
+		if e.matchesHost(t.Host, isIP) && (e.port == 0 || e.port == t.Port) {
 			return Decision{Deny, "in deniedDomains"}
 		}
 	}
-	var otherPort *entry
-	for _, s := range r.Allowed {
-		e, err := parseEntry(s)
-		if err != nil || !e.matchesHost(t.Host, isIP) {
+	otherPort := -1 // the port of the last entry naming the host, but for other ports
+	for _, e := range c.allowed {
+		if !e.matchesHost(t.Host, isIP) {
 			continue
 		}
 		if e.port == t.Port || e.port == 0 && (t.Port == 80 || t.Port == 443) {
 			return Decision{Allow, "in allowedDomains"}
 		}
-		otherPort = &e
+		otherPort = e.port
 	}
 	if isIP {
 		return Decision{Deny, "IP literal"}
 	}
-	if otherPort != nil {
+	if otherPort >= 0 {
 		allows := "ports 80 and 443 only"
-		if otherPort.port != 0 {
-			allows = "port " + strconv.Itoa(otherPort.port) + " only"
+		if otherPort != 0 {
+			allows = "port " + strconv.Itoa(otherPort) + " only"
 		}
 		return Decision{Ask, fmt.Sprintf("port %d not in allowedDomains (its entry allows %s)", t.Port, allows)}
 	}
@@ -124,15 +168,18 @@ func (r Rules) Decide(_ context.Context, t Target) Decision {
 // ListsAddr reports whether an allowed entry names a literally and no denied
 // entry does. Pass it as Config.AllowAddr so that a non-public address the
 // policy lists can be dialled.
-func (r Rules) ListsAddr(a netip.Addr) bool {
-	host := a.Unmap().String()
-	for _, s := range r.Denied {
-		if e, err := parseEntry(s); err == nil && e.host == host {
+func (c *CompiledRules) ListsAddr(a netip.Addr) bool {
+	if c == nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, e := range c.denied {
+		if e.addr == a {
 			return false
 		}
 	}
-	for _, s := range r.Allowed {
-		if e, err := parseEntry(s); err == nil && e.host == host {
+	for _, e := range c.allowed {
+		if e.addr == a {
 			return true
 		}
 	}

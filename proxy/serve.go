@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -11,10 +12,10 @@ import (
 // acceptLoop accepts connections on l until ctx ends (it then returns nil)
 // or l fails for good, and runs handle for each on a goroutine of its own,
 // so that no client, however slow, holds up the next one.
-func acceptLoop(ctx context.Context, l net.Listener, handle func(net.Conn)) error {
+func acceptLoop(ctx context.Context, l *trackingListener, handle func(*trackedConn)) error {
 	var backoff time.Duration
 	for {
-		c, err := l.Accept()
+		c, err := l.accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -72,67 +73,88 @@ func (q *connQueue) Close() error {
 
 func (q *connQueue) Addr() net.Addr { return q.addr }
 
-// trackingListener remembers the connections it accepted until they are
-// closed, so that stopping a proxy also ends its tunnels, which net/http
-// forgets once it hands them over (hijacks them).
-type trackingListener struct {
-	net.Listener
+// tracker remembers a proxy's open connections until they are closed:
+// those it accepted, the client sockets passed to it with a Hello, and the
+// upstream connections of its tunnels. Stopping the proxy closes them all,
+// so that it also ends its tunnels, which net/http forgets once it hands
+// them over (hijacks them).
+type tracker struct {
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
 	closed bool
 }
 
-func track(ln net.Listener) *trackingListener {
-	return &trackingListener{Listener: ln, conns: make(map[*trackedConn]struct{})}
+func newTracker() *tracker {
+	return &tracker{conns: make(map[*trackedConn]struct{})}
 }
 
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tc := &trackedConn{Conn: c, l: l}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
+// add tracks c until it is closed. Once the proxy has stopped it closes c
+// and returns net.ErrClosed.
+func (t *tracker) add(c net.Conn) (*trackedConn, error) {
+	tc := &trackedConn{Conn: c, t: t}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
 		c.Close()
 		return nil, net.ErrClosed
 	}
-	l.conns[tc] = struct{}{}
+	t.conns[tc] = struct{}{}
 	return tc, nil
 }
 
-// closeAll closes the listener and every connection still open.
-func (l *trackingListener) closeAll() {
-	l.Listener.Close()
-	l.mu.Lock()
-	l.closed = true
-	conns := l.conns
-	l.conns = nil
-	l.mu.Unlock()
+// closeAll closes every connection still open, and any added later.
+func (t *tracker) closeAll() {
+	t.mu.Lock()
+	t.closed = true
+	conns := t.conns
+	t.conns = nil
+	t.mu.Unlock()
 	for c := range conns {
 		c.Conn.Close()
 	}
 }
 
+// trackingListener tracks the connections it accepts.
+type trackingListener struct {
+	net.Listener
+	t *tracker
+}
+
+func (l *trackingListener) accept() (*trackedConn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return l.t.add(c)
+}
+
+// closeAll closes the listener and every connection still open.
+func (l *trackingListener) closeAll() {
+	l.Listener.Close()
+	l.t.closeAll()
+}
+
+// trackedConn is a connection its tracker forgets when it is closed. Conn
+// is the connection itself, usually a *net.TCPConn or *net.UnixConn:
+// tunnels copy between those, which Linux splices (see tunnel); closing
+// goes through the trackedConn.
 type trackedConn struct {
 	net.Conn
-	l    *trackingListener
+	t    *tracker
 	once sync.Once
 }
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
-		c.l.mu.Lock()
-		delete(c.l.conns, c)
-		c.l.mu.Unlock()
+		c.t.mu.Lock()
+		delete(c.t.conns, c)
+		c.t.mu.Unlock()
 	})
 	return c.Conn.Close()
 }
 
-// CloseWrite and CloseRead pass half-closes through to connections that
-// support them (TCP and Unix sockets), so tunnels can end one direction at a
-// time.
+// CloseWrite passes a half-close through to connections that support it
+// (TCP and Unix sockets), and closes others.
 func (c *trackedConn) CloseWrite() error {
 	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return hc.CloseWrite()
@@ -140,9 +162,32 @@ func (c *trackedConn) CloseWrite() error {
 	return c.Close()
 }
 
-func (c *trackedConn) CloseRead() error {
-	if hc, ok := c.Conn.(interface{ CloseRead() error }); ok {
-		return hc.CloseRead()
+// tunnel copies bytes between client and up, both ways, until both
+// directions have ended, then closes both. The copies are between the
+// sockets themselves, not their trackedConns, so that Linux moves the bytes
+// with splice(2) and they never enter the proxy's memory. A direction that
+// reaches end of file passes it on as a half-close; one that fails (a
+// reset, or the proxy stopping and closing either connection) closes both,
+// which ends the other direction too. The caller's goroutine copies one
+// direction, a new one the other.
+func tunnel(client, up *trackedConn) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		copyHalf(up, client)
+	}()
+	copyHalf(client, up)
+	<-done
+	client.Close()
+	up.Close()
+}
+
+// copyHalf copies src to dst until src ends.
+func copyHalf(dst, src *trackedConn) {
+	if _, err := io.Copy(dst.Conn, src.Conn); err != nil {
+		dst.Close()
+		src.Close()
+		return
 	}
-	return nil
+	dst.CloseWrite()
 }

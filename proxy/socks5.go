@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sync"
 	"time"
 )
 
@@ -19,12 +18,12 @@ import (
 // when it returns, ln and every connection it accepted are closed.
 func ServeSOCKS5(ctx context.Context, ln net.Listener, cfg Config) error {
 	e := newEngine(cfg)
-	tl := track(ln)
+	tl := &trackingListener{Listener: ln, t: e.conns}
 	stop := context.AfterFunc(ctx, tl.closeAll)
 	defer stop()
 	defer tl.closeAll()
-	err := acceptLoop(ctx, tl, func(c net.Conn) {
-		if e.admitConn(c, socksRefusal) {
+	err := acceptLoop(ctx, tl, func(c *trackedConn) {
+		if c, ok := e.admitConn(c, socksRefusal); ok {
 			e.serveSOCKS5(ctx, c)
 		}
 	})
@@ -135,7 +134,7 @@ func writeReply(w io.Writer, rep byte) error {
 	return err
 }
 
-func (e *engine) serveSOCKS5(ctx context.Context, c net.Conn) {
+func (e *engine) serveSOCKS5(ctx context.Context, c *trackedConn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(handshakeTimeout))
 	methods, err := readGreeting(c)
@@ -174,33 +173,18 @@ func (e *engine) serveSOCKS5(ctx context.Context, c net.Conn) {
 		writeReply(c, repNotAllowed)
 		return
 	}
-	up, err := e.dial(ctx, o.addrs)
+	conn, err := e.dial(ctx, o.addrs)
 	if err != nil {
 		writeReply(c, repHostUnreachable)
 		return
+	}
+	up, err := e.conns.add(conn)
+	if err != nil {
+		return // the proxy is stopping
 	}
 	defer up.Close()
 	if err := writeReply(c, repSucceeded); err != nil {
 		return
 	}
-	relay(c, up)
-}
-
-// relay copies both ways until both directions end, passing on half-closes
-// where the connections support them.
-func relay(a, b net.Conn) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	half := func(dst, src net.Conn) {
-		defer wg.Done()
-		io.Copy(dst, src)
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-		} else {
-			dst.Close()
-		}
-	}
-	go half(a, b)
-	go half(b, a)
-	wg.Wait()
+	tunnel(c, up)
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/proxy"
@@ -16,6 +17,8 @@ import (
 type runNetwork struct {
 	gate   *gate.Gate
 	follow *workspace.Follower
+	// compiled are the rules of the policies last seen, compiled.
+	compiled atomic.Pointer[compiledRules]
 
 	closeOnce sync.Once
 	mu        sync.Mutex
@@ -52,8 +55,30 @@ func startNetwork(opts workspace.Options, ps *workspace.Policies, approver proxy
 	return n, nil
 }
 
-func (n *runNetwork) rules() proxy.Rules {
-	net := n.follow.Current().Effective.Network
+// compiledRules are the network rules of one Policies value.
+type compiledRules struct {
+	from  *workspace.Policies
+	rules *proxy.CompiledRules
+}
+
+// rules returns the rules in force, for every connection. The Follower
+// makes a new Policies value at each reload, so the rules are compiled
+// again only when the pointer changes.
+func (n *runNetwork) rules() *proxy.CompiledRules {
+	ps := n.follow.Current()
+	if c := n.compiled.Load(); c != nil && c.from == ps {
+		return c.rules
+	}
+	// Two connections at once after a reload may both compile; the rules
+	// are the same.
+	c := &compiledRules{from: ps, rules: networkRules(ps).Compile()}
+	n.compiled.Store(c)
+	return c.rules
+}
+
+// networkRules are the policies' network entries.
+func networkRules(ps *workspace.Policies) proxy.Rules {
+	net := ps.Effective.Network
 	var r proxy.Rules
 	for _, v := range net.AllowedDomains {
 		r.Allowed = append(r.Allowed, v.Text)

@@ -7,5 +7,7 @@
 //
 // The rules are read through a function for every connection, so a caller
 // that keeps its policy current (workspace.Follower) changes the decisions
-// for commands that are already running.
+// for commands that are already running. The function returns them
+// compiled (proxy.Rules.Compile), so that the caller parses the entries
+// once per policy change, not once per connection.
 package gate

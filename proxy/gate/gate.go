@@ -16,9 +16,11 @@ import (
 
 // Config is what a Gate needs.
 type Config struct {
-	// Rules returns the rules in force. It is called for every
-	// connection; nil denies everything.
-	Rules func() proxy.Rules
+	// Rules returns the rules in force, compiled. It is called for every
+	// connection, so it should return rules compiled once per policy
+	// change, not compile them itself. Nil, or a nil result: no entries,
+	// so every name is asked about and every address refused.
+	Rules func() *proxy.CompiledRules
 	// Approver answers for hosts the rules neither allow nor deny; nil
 	// denies them.
 	Approver proxy.Approver
@@ -68,7 +70,7 @@ func Start(cfg Config) (*Gate, error) {
 	}
 	rules := cfg.Rules
 	if rules == nil {
-		rules = func() proxy.Rules { return proxy.Rules{} }
+		rules = func() *proxy.CompiledRules { return nil }
 	}
 	pcfg := proxy.Config{
 		Decider:    live(rules),
@@ -124,7 +126,7 @@ func (g *Gate) Close() error {
 }
 
 // live decides with the rules in force at the moment of each connection.
-type live func() proxy.Rules
+type live func() *proxy.CompiledRules
 
 func (l live) Decide(ctx context.Context, t proxy.Target) proxy.Decision {
 	return l().Decide(ctx, t)

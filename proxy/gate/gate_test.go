@@ -119,10 +119,10 @@ func TestGateReadsRulesPerConnection(t *testing.T) {
 	var events []proxy.Event
 	g, err := gate.Start(gate.Config{
 		RuntimeDir: t.TempDir(),
-		Rules: func() proxy.Rules {
+		Rules: func() *proxy.CompiledRules {
 			mu.Lock()
 			defer mu.Unlock()
-			return proxy.Rules{Denied: denied}
+			return proxy.Rules{Denied: denied}.Compile()
 		},
 		OnEvent: func(ev proxy.Event) {
 			mu.Lock()

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sandbar-dev/sandbar/proxy"
+	"github.com/sandbar-dev/sandbar/workspace"
+)
+
+// TestNetworkRulesCompiledOncePerPolicy: every connection asks for the
+// rules; they are compiled again only when the policy is reloaded, and
+// then decide by the new policy.
+func TestNetworkRulesCompiledOncePerPolicy(t *testing.T) {
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "ws")
+	os.MkdirAll(folder, 0o755)
+	userPolicy := filepath.Join(dir, "policy.json")
+	write := func(domain string) {
+		t.Helper()
+		if err := os.WriteFile(userPolicy, []byte(`{"version": 1, "network": {"allowedDomains": ["`+domain+`"]}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("one.example")
+	opts := workspace.Options{Folders: []string{folder}, UserPolicy: userPolicy, Home: dir}
+	ps, err := workspace.LoadPolicies(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloaded := make(chan error, 8)
+	f, err := workspace.Follow(opts, ps, func(_ *workspace.Policies, err error) { reloaded <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := &runNetwork{follow: f}
+
+	decide := func(r *proxy.CompiledRules, host string) proxy.Verdict {
+		return r.Decide(context.Background(), proxy.Target{Host: host, Port: 443}).Verdict
+	}
+	first := n.rules()
+	if again := n.rules(); again != first {
+		t.Error("the rules were compiled again without a policy change")
+	}
+	if v := decide(first, "one.example"); v != proxy.Allow {
+		t.Errorf("one.example: %v, want allow", v)
+	}
+
+	write("two.example")
+	if err := <-reloaded; err != nil {
+		t.Fatalf("reloading the policy: %v", err)
+	}
+	second := n.rules()
+	if second == first {
+		t.Fatal("the rules were not compiled again after the policy changed")
+	}
+	if v, w := decide(second, "one.example"), decide(second, "two.example"); v != proxy.Ask || w != proxy.Allow {
+		t.Errorf("after the change: one.example %v, two.example %v; want ask, allow", v, w)
+	}
+}
