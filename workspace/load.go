@@ -122,6 +122,9 @@ type Policies struct {
 	Warnings []string
 
 	layers []*policy.Policy
+	// stamp is what the files looked like just before they were read
+	// (see Checker).
+	stamp string
 }
 
 // Load works out the sandbox. Policy errors come back as a
@@ -186,6 +189,7 @@ func LoadPolicies(opts Options) (*Policies, error) {
 		}
 	}
 
+	sb.stamp = policyStamp(opts.UserPolicy, sb.Folders)
 	var errs policy.ErrorList
 	layers := []*policy.Policy{withBase(policy.Default(), opts.Home, opts.Home)}
 	if opts.UserPolicy != "" {

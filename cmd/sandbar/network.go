@@ -16,7 +16,7 @@ import (
 // with the policy as it is at each connection, and what they refused.
 type runNetwork struct {
 	gate   *gate.Gate
-	follow *workspace.Follower
+	follow workspace.Watcher
 	// compiled are the rules of the policies last seen, compiled.
 	compiled atomic.Pointer[compiledRules]
 
@@ -27,20 +27,17 @@ type runNetwork struct {
 }
 
 // startNetwork starts the proxies for a sandbox whose policies are ps
-// (loaded with opts) and follows the policy files while the command runs.
+// (loaded with opts); each connection is decided by the policy files as
+// they are at that moment.
 func startNetwork(opts workspace.Options, ps *workspace.Policies, approver proxy.Approver, stderr io.Writer) (*runNetwork, error) {
 	n := &runNetwork{refused: map[string]*confine.Violation{}}
-	f, err := workspace.Follow(opts, ps, func(_ *workspace.Policies, err error) {
+	n.follow = workspace.CheckPolicies(opts, ps, func(_ *workspace.Policies, err error) {
 		if err != nil {
 			// The last good policy stays in force.
 			errorf(stderr, "the policy changed but cannot be used, so the previous one still applies:")
 			reportLoadError(stderr, err)
 		}
 	})
-	if err != nil {
-		return nil, err
-	}
-	n.follow = f
 	g, err := gate.Start(gate.Config{
 		Rules:      n.rules,
 		Approver:   approver,
@@ -48,7 +45,6 @@ func startNetwork(opts workspace.Options, ps *workspace.Policies, approver proxy
 		RuntimeDir: runtimeDir(),
 	})
 	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	n.gate = g
@@ -61,7 +57,7 @@ type compiledRules struct {
 	rules *proxy.CompiledRules
 }
 
-// rules returns the rules in force, for every connection. The Follower
+// rules returns the rules in force, for every connection. The Checker
 // makes a new Policies value at each reload, so the rules are compiled
 // again only when the pointer changes.
 func (n *runNetwork) rules() *proxy.CompiledRules {
@@ -114,7 +110,6 @@ func (n *runNetwork) env(environ []string) []string {
 func (n *runNetwork) close() []confine.Violation {
 	n.closeOnce.Do(func() {
 		n.gate.Close()
-		n.follow.Close()
 	})
 	n.mu.Lock()
 	defer n.mu.Unlock()
