@@ -65,7 +65,10 @@ func BwrapArgs(s Spec, l BwrapLayout) (args []string, fds []Descriptor, err erro
 		// capabilities, and with them mount and unshare.
 		"--disable-userns",
 		"--cap-drop", "ALL",
-		"--die-with-parent",
+		// No --die-with-parent: its parent-death signal would kill bwrap
+		// if sandbar died while bwrap builds the sandbox, leaving bwrap's
+		// child waiting forever with the mounts made. The init's lifeline
+		// ends the sandbox when sandbar dies, at any stage (see Run).
 		// A new session: no controlling terminal, so no TIOCSTI into
 		// whatever terminal sandbar was started from.
 		"--new-session",

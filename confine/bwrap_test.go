@@ -102,7 +102,7 @@ func TestBwrapArgsInvariants(t *testing.T) {
 	for _, must := range []string{
 		" --unshare-user ", " --unshare-pid ", " --unshare-net ", " --unshare-ipc ",
 		" --unshare-uts ", " --unshare-cgroup ", " --disable-userns ", " --cap-drop ALL ",
-		" --die-with-parent ", " --new-session ", " --ro-bind / / ", " --seccomp 3 ",
+		" --new-session ", " --ro-bind / / ", " --seccomp 3 ",
 		" --bind-fd 8 /w ",
 	} {
 		if !strings.Contains(joined, must) {
