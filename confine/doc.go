@@ -21,6 +21,11 @@
 //   - bwrap runs with --die-with-parent, and the thread that starts it stays
 //     locked until it exits (a parent-death signal is tied to the thread,
 //     not the process), so killing sandbar with SIGKILL kills the sandbox.
+//   - A second seccomp filter on the command sends every call that may
+//     change the file system to sandbar, which reports the ones the
+//     sandbox refuses (Result.Violations, Runner.OnViolation) and refuses
+//     the creation of Spec.Uncreatable paths itself. The mount layer
+//     stays the enforcement; see docs/violations.md.
 //   - When stdin is a terminal the command gets a fresh pseudo-terminal
 //     instead of the user's one; the sandbox never holds a descriptor of
 //     the user's terminal, so terminal injection (TIOCSTI) cannot reach

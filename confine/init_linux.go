@@ -235,15 +235,16 @@ func runInit(args []string) int {
 	}
 }
 
-// watchCreates installs the filter that sends every system call creating
-// a directory entry to sandbar, and hands sandbar the listener through
-// sock.
+// watchCreates reads from sock the filter that sends the command's
+// writes to sandbar (see watchPlan), installs it on this thread, and
+// hands sandbar the listener through sock.
 func watchCreates(sock int) error {
-	arch, err := seccomp.NativeArch()
+	defer unix.Close(sock)
+	b, err := readAll(sock, 64<<10)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading the watch filter: %w", err)
 	}
-	prog, err := seccomp.BuildNotify(arch)
+	prog, err := seccomp.Unmarshal(b)
 	if err != nil {
 		return err
 	}
@@ -252,11 +253,30 @@ func watchCreates(sock int) error {
 		return fmt.Errorf("watching file creation: %w", err)
 	}
 	defer unix.Close(listener)
-	defer unix.Close(sock)
 	if err := notify.SendFD(sock, listener); err != nil {
 		return fmt.Errorf("handing the watch to sandbar: %w", err)
 	}
 	return nil
+}
+
+// readAll reads fd to end of file, at most limit bytes.
+func readAll(fd, limit int) ([]byte, error) {
+	var out []byte
+	buf := make([]byte, 4096)
+	for len(out) <= limit {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return out, nil
+		}
+		out = append(out, buf[:n]...)
+	}
+	return nil, fmt.Errorf("more than %d bytes", limit)
 }
 
 // cut reports whether the lifeline is at end of file, without waiting.

@@ -32,9 +32,17 @@ type Result struct {
 	// Signal is the signal that killed the command, 0 if it exited.
 	Signal   syscall.Signal
 	Duration time.Duration
-	// Violations are what the sandbox refused while the command ran and
-	// could name (see Spec.Uncreatable).
+	// Violations are what the sandbox refused while the command ran:
+	// changes to paths it may not change (kind "file-write"), the
+	// creation of Spec.Uncreatable paths, and sockets it may not open
+	// ("socket"), each once with how many times it happened. See
+	// docs/violations.md for what is and is not seen.
 	Violations []Violation
+	// ViolationsOff says why refused writes and sockets were not
+	// reported, when they were not: Runner.NoViolationReports, or a
+	// kernel without what the watch needs. The command was confined all
+	// the same. It is "" when they were reported.
+	ViolationsOff string
 	// CreatedNothing is true when the sandbox watched file creation and
 	// the command created no file, directory or link anywhere: an audit
 	// of what it may have created can be skipped.
@@ -50,4 +58,17 @@ type Runner struct {
 	// Stderr receives sandbar's own diagnostics about the sandbox (not the
 	// command's output); nil means os.Stderr.
 	Stderr io.Writer
+	// NoViolationReports turns off the reports of refused writes and
+	// sockets (Result.Violations), and what they cost: every call that
+	// may change the file system then stays in the kernel instead of
+	// waiting for sandbar to look at it. Confinement is the same either
+	// way; Spec.Uncreatable paths are still refused as they are created.
+	NoViolationReports bool
+	// OnViolation, if set, is called with each violation as it happens:
+	// the first time a kind of operation on a path is refused (later
+	// ones only add to its Count in Result.Violations). It is called
+	// from the goroutine that answers the sandbox's calls, while the
+	// calling process waits, so it must return at once: hand the value
+	// to a channel with room, say.
+	OnViolation func(Violation)
 }

@@ -28,7 +28,11 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	if err != nil {
 		return Result{}, &SetupError{"finding bubblewrap", err}
 	}
-	pl, err := newPlumbing(s)
+	plan, err := planWatch(r, s)
+	if err != nil {
+		return Result{}, &SetupError{"building seccomp filter", err}
+	}
+	pl, err := newPlumbing(s, plan)
 	defer pl.close()
 	if err != nil {
 		return Result{}, err
@@ -93,7 +97,7 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	}()
 	var watch *watcher
 	if pl.watchSock != nil {
-		watch = startWatch(pl.watchSock, s.Uncreatable)
+		watch = startWatch(pl.watchSock, s, plan, r.OnViolation)
 	}
 
 	waitErr := cmd.Wait()
@@ -101,9 +105,12 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	// bwrap is gone; should anything of the sandbox linger (bwrap's own
 	// parent-death signal is not reliable), cutting the lifeline ends it.
 	pl.lifeW.Close()
-	res := Result{}
+	res := Result{ViolationsOff: plan.off}
 	if watch != nil {
 		res.Violations, res.CreatedNothing = watch.stop()
+		// bind(2) makes a socket file without any call the watch
+		// counts.
+		res.CreatedNothing = res.CreatedNothing && !s.AllowUnixSockets
 	}
 	// The init is gone, so its pipe is at its end. bwrap's status may
 	// still be held open for a moment by a helper process bwrap forked;
@@ -145,16 +152,10 @@ func (pl *plumbing) close() {
 	}
 }
 
-func newPlumbing(s Spec) (*plumbing, error) {
+func newPlumbing(s Spec, plan watchPlan) (*plumbing, error) {
 	pl := &plumbing{}
-	arch, err := seccomp.NativeArch()
-	if err != nil {
-		return pl, &SetupError{"building seccomp filter", err}
-	}
-	// With a proxy, the init's relay needs Unix sockets: bwrap's filter,
-	// which binds the init too, allows them, and the init puts the
-	// command under a second filter that does not (see netConfig).
-	prog, err := seccomp.Build(arch, seccomp.Options{AllowUnixSockets: s.AllowUnixSockets || s.Network.Proxy != nil})
+	// Which filters, and why: see seccompFilters.
+	prog, cmdProg, err := seccompFilters(s, plan)
 	if err != nil {
 		return pl, &SetupError{"building seccomp filter", err}
 	}
@@ -211,11 +212,12 @@ func newPlumbing(s Spec) (*plumbing, error) {
 	pl.keep(lifeW)
 	pl.lifeW = lifeW
 
-	// 8: the watch. The init hands back, over this socket pair, the
-	// listener of a filter that reports every creation of a directory
-	// entry. With nothing to watch, the init gets -1 and the descriptor
-	// is a harmless /dev/null that keeps the numbering.
-	watch := len(s.Uncreatable) > 0
+	// 8: the watch. The init reads, over this socket pair, the filter
+	// that sends the command's writes to sandbar (see watchPlan), and
+	// hands back its listener. With nothing to watch, the init gets -1
+	// and the descriptor is a harmless /dev/null that keeps the
+	// numbering.
+	watch := plan.filter != nil
 	if watch {
 		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
@@ -224,6 +226,9 @@ func newPlumbing(s Spec) (*plumbing, error) {
 		pl.watchSock = os.NewFile(uintptr(pair[0]), "watch")
 		pl.keep(pl.watchSock)
 		pl.give(os.NewFile(uintptr(pair[1]), "watch-child"))
+		if err := sendFilter(pair[0], plan.filter); err != nil {
+			return pl, &SetupError{"handing the watch filter to the sandbox", err}
+		}
 	} else if err := pl.giveNull(); err != nil {
 		return pl, err
 	}
@@ -242,13 +247,9 @@ func newPlumbing(s Spec) (*plumbing, error) {
 		return pl, nil
 	}
 	conf := netConfig{Hello: p.Hello}
-	if !s.AllowUnixSockets {
+	if cmdProg != nil {
 		// bwrap's filter lets Unix sockets through, because the relay
 		// needs them; the command's own filter does not.
-		cmdProg, err := seccomp.Build(arch, seccomp.Options{})
-		if err != nil {
-			return pl, &SetupError{"building seccomp filter", err}
-		}
 		conf.Filter = seccomp.Marshal(cmdProg)
 	}
 	b, err := json.Marshal(conf)
@@ -489,7 +490,11 @@ func openDescriptor(d Descriptor) (*os.File, error) {
 // Explain returns the bwrap command line Run would execute for s, quoted
 // for a POSIX shell, followed by what each extra descriptor holds.
 func Explain(s Spec) (string, error) {
-	layout := layoutFor(len(s.Uncreatable) > 0, s.Network.Proxy != nil)
+	plan, err := planWatch(Runner{}, s)
+	if err != nil {
+		return "", err
+	}
+	layout := layoutFor(plan.filter != nil, s.Network.Proxy != nil)
 	args, fds, err := BwrapArgs(s, layout)
 	if err != nil {
 		return "", err

@@ -21,3 +21,8 @@ func MaybeInit() {}
 func Explain(s Spec) (string, error) {
 	return "", errors.New("sandbar has no backend for " + runtime.GOOS + " yet")
 }
+
+// ExplainSeccomp describes the seccomp filters; there are none here.
+func ExplainSeccomp(r Runner, s Spec) (string, error) {
+	return "", errors.New("sandbar has no backend for " + runtime.GOOS + " yet")
+}

@@ -110,7 +110,9 @@ type Spec struct {
 	// something on the host would later run what it put there. A mount
 	// cannot cover a path that does not exist, so Run watches the system
 	// calls that create directory entries and refuses these (best effort:
-	// see Violation and docs/notify.md); Why names the rule.
+	// see Violation and docs/notify.md; on a kernel that cannot watch,
+	// see Result.ViolationsOff, only an audit after the run guards them);
+	// Why names the rule.
 	Uncreatable []Path
 	Network     Network
 	// AllowUnixSockets lets the command create Unix domain sockets. Off,

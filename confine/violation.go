@@ -6,9 +6,14 @@ package confine
 type Violation struct {
 	// Kind is "file-write", "file-read", "socket" or "network".
 	Kind string `json:"kind"`
-	// Operation is what was tried: "create", "write", "rename", ...
+	// Operation is what was tried: "create", "write", "truncate",
+	// "mkdir", "mknod", "rename", "link", "symlink", "unlink", "rmdir",
+	// "chmod", "chown", "utimes", "setxattr", "removexattr", "socket".
 	Operation string `json:"operation,omitempty"`
-	Path      string `json:"path,omitempty"`
+	// Path is the absolute path the kernel acted on, symbolic links
+	// resolved; for a socket, its family and type ("AF_UNIX",
+	// "AF_INET SOCK_RAW").
+	Path string `json:"path,omitempty"`
 	// Target, Decision and Reason describe a network violation: the
 	// host:port the command tried to reach, "denied", and why.
 	Target   string `json:"target,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/host"
 )
 
@@ -39,27 +40,15 @@ func cmdExplain(args []string, stdout, stderr *os.File) int {
 	}
 	fmt.Fprint(stdout, text)
 	if *showSeccomp {
-		// bwrap's filter binds the init too, whose relay needs Unix
-		// sockets; the init adds a second one, for the command alone,
-		// that refuses them unless the policy allows them.
-		listing, err := seccompListing(true)
+		// Every filter a run installs: bwrap's, and the ones the init
+		// puts on the command alone.
+		listing, err := confine.ExplainSeccomp(confine.Runner{}, spec)
 		if err != nil {
 			errorf(stderr, "%v", err)
 			return exitFailure
 		}
 		fmt.Fprintln(stdout)
-		fmt.Fprintln(stdout, "# seccomp filter (fd 3), installed by bwrap for the init and the command:")
 		fmt.Fprint(stdout, listing)
-		if !spec.AllowUnixSockets {
-			listing, err := seccompListing(false)
-			if err != nil {
-				errorf(stderr, "%v", err)
-				return exitFailure
-			}
-			fmt.Fprintln(stdout)
-			fmt.Fprintln(stdout, "# seccomp filter installed by the init on the command alone, on top of the first:")
-			fmt.Fprint(stdout, listing)
-		}
 	}
 	return 0
 }

@@ -222,7 +222,13 @@ func summarize(w io.Writer, vs []confine.Violation) {
 		}
 	}
 	list := func(vs []confine.Violation, line func(confine.Violation) string) {
-		sort.SliceStable(vs, func(i, j int) bool { return vs[i].Count > vs[j].Count })
+		// What sandbar had to undo first: it changed the workspace.
+		sort.SliceStable(vs, func(i, j int) bool {
+			if ui, uj := vs[i].Undone != "", vs[j].Undone != ""; ui != uj {
+				return ui
+			}
+			return vs[i].Count > vs[j].Count
+		})
 		for i, v := range vs {
 			if i == 5 {
 				fmt.Fprintf(w, "  ... and %d more (see --report)\n", len(vs)-5)

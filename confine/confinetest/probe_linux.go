@@ -10,10 +10,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,6 +99,9 @@ func MaybeProbe() {
 	os.Exit(0)
 }
 
+// atFDCWD is AT_FDCWD (-100) as a system call argument.
+var atFDCWD = func() uintptr { fd := unix.AT_FDCWD; return uintptr(fd) }()
+
 var ops = map[string]func(args []string) (string, error){
 	"write": func(a []string) (string, error) {
 		return "", os.WriteFile(a[0], []byte("written by probe\n"), 0o644)
@@ -132,6 +137,155 @@ var ops = map[string]func(args []string) (string, error){
 	"chmod":   func(a []string) (string, error) { return "", unix.Chmod(a[0], 0o777) },
 	"truncate": func(a []string) (string, error) {
 		return "", unix.Truncate(a[0], 0)
+	},
+	"chown": func(a []string) (string, error) { return "", unix.Chown(a[0], -1, -1) },
+	"touch": func(a []string) (string, error) {
+		return "", unix.UtimesNano(a[0], []unix.Timespec{{Nsec: unix.UTIME_NOW}, {Nsec: unix.UTIME_NOW}})
+	},
+	"setxattr": func(a []string) (string, error) {
+		return "", unix.Setxattr(a[0], "user.sandbar-probe", []byte("x"), 0)
+	},
+	"socket-unix": func(a []string) (string, error) {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return "", err
+	},
+	"socket-raw": func(a []string) (string, error) {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return "", err
+	},
+	// threads-write starts a[0] threads, each writing a file named
+	// a[1]-N (N from 0), or all the same file a[1] if a[2] is "same".
+	// It reports the first error.
+	"threads-write": func(a []string) (string, error) {
+		n, err := strconv.Atoi(a[0])
+		if err != nil {
+			return "", err
+		}
+		same := len(a) > 2 && a[2] == "same"
+		errs := make(chan error, n)
+		start := make(chan struct{})
+		for i := range n {
+			go func() {
+				// Each on a thread of its own.
+				runtime.LockOSThread()
+				<-start
+				name := a[1]
+				if !same {
+					name += "-" + strconv.Itoa(i)
+				}
+				errs <- os.WriteFile(name, []byte("written by a thread\n"), 0o644)
+			}()
+		}
+		close(start)
+		var first error
+		for range n {
+			if err := <-errs; err != nil && first == nil {
+				first = err
+			}
+		}
+		return "", first
+	},
+	// race-symlink races the supervisor for a[2] (a duration): one
+	// thread keeps turning the link a[0] between a directory in the
+	// workspace and the directory a[1], another keeps writing through
+	// it. It reports how many writes succeeded; the test checks that
+	// none reached a[1].
+	"race-symlink": func(a []string) (string, error) {
+		d, err := time.ParseDuration(a[2])
+		if err != nil {
+			return "", err
+		}
+		inside := a[0] + ".inside"
+		if err := os.MkdirAll(inside, 0o755); err != nil {
+			return "", err
+		}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			defer close(done)
+			tmp := a[0] + ".tmp"
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				target := inside
+				if i%2 == 1 {
+					target = a[1]
+				}
+				os.Remove(tmp)
+				os.Symlink(target, tmp)
+				os.Rename(tmp, a[0])
+			}
+		}()
+		wrote := 0
+		deadline := time.Now().Add(d)
+		for time.Now().Before(deadline) {
+			fd, err := unix.Open(a[0]+"/canary.txt", unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+			if err != nil {
+				continue
+			}
+			if _, err := unix.Write(fd, []byte("pwned\n")); err == nil {
+				wrote++
+			}
+			unix.Close(fd)
+		}
+		close(stop)
+		<-done
+		return strconv.Itoa(wrote), nil
+	},
+	// race-string races the supervisor by rewriting, from another
+	// thread, the path a call is reading: it flips a buffer between
+	// a[0] (a workspace file) and a[1] (a file outside) while opening
+	// it for writing, for a[2]. It reports how many writes succeeded.
+	"race-string": func(a []string) (string, error) {
+		d, err := time.ParseDuration(a[2])
+		if err != nil {
+			return "", err
+		}
+		n := max(len(a[0]), len(a[1])) + 1
+		buf := make([]byte, n)
+		paths := [2][]byte{make([]byte, n), make([]byte, n)}
+		copy(paths[0], a[0])
+		copy(paths[1], a[1])
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			defer close(done)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				copy(buf, paths[i%2])
+			}
+		}()
+		wrote := 0
+		deadline := time.Now().Add(d)
+		for time.Now().Before(deadline) {
+			fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafePointer(&buf[0])),
+				unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644, 0, 0)
+			if errno != 0 {
+				continue
+			}
+			if _, err := unix.Write(int(fd), []byte("pwned\n")); err == nil {
+				wrote++
+			}
+			unix.Close(int(fd))
+		}
+		close(stop)
+		<-done
+		return strconv.Itoa(wrote), nil
 	},
 	"connect-unix": func(a []string) (string, error) {
 		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
@@ -291,6 +445,61 @@ var ops = map[string]func(args []string) (string, error){
 			return "", err
 		}
 		return strconv.Itoa(cmd.Process.Pid), nil
+	},
+	// churn creates, writes and removes a[1] small files in directory
+	// a[0], one after another: a write-heavy job.
+	"churn": func(a []string) (string, error) {
+		n, err := strconv.Atoi(a[1])
+		if err != nil {
+			return "", err
+		}
+		data := []byte("a small file\n")
+		for i := range n {
+			name := a[0] + "/f" + strconv.Itoa(i)
+			fd, err := unix.Open(name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+			if err != nil {
+				return "", err
+			}
+			_, err = unix.Write(fd, data)
+			unix.Close(fd)
+			if err != nil {
+				return "", err
+			}
+			if err := unix.Unlink(name); err != nil {
+				return "", err
+			}
+		}
+		return "", nil
+	},
+	// read-tree reads every file in every directory of directory a[0]:
+	// a read-heavy job. It prints the number of bytes read.
+	"read-tree": func(a []string) (string, error) {
+		dirs, err := os.ReadDir(a[0])
+		if err != nil {
+			return "", err
+		}
+		b := make([]byte, 4096)
+		total := 0
+		for _, d := range dirs {
+			dir := a[0] + "/" + d.Name()
+			files, err := os.ReadDir(dir)
+			if err != nil {
+				return "", err
+			}
+			for _, f := range files {
+				fd, err := unix.Open(dir+"/"+f.Name(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return "", err
+				}
+				n, err := unix.Read(fd, b)
+				unix.Close(fd)
+				if err != nil {
+					return "", err
+				}
+				total += n
+			}
+		}
+		return strconv.Itoa(total), nil
 	},
 	"exit": func(a []string) (string, error) {
 		n, _ := strconv.Atoi(a[0])

@@ -75,7 +75,11 @@ func Check(ctx context.Context, env Env) []Finding {
 			out = append(out, f)
 		}
 	}
-	out = append(out, checkSeccomp(env))
+	sc := checkSeccomp(env)
+	out = append(out, sc)
+	if sc.Severity != Fail {
+		out = append(out, checkViolations(env))
+	}
 	if m.root {
 		out = append(out, Finding{
 			Check:    "root",
@@ -441,6 +445,27 @@ every major distribution's stock kernel has both. Check a kernel's config with:
 		Summary:  "the kernel was built without seccomp filters (no Seccomp_filters line in /proc/self/status)",
 		Fix:      fix,
 	}
+}
+
+// violations
+
+// checkViolations tells whether runs report what the sandbox refuses as
+// it happens. Without it commands are confined just the same, so it is
+// at most a Warn.
+func checkViolations(env Env) Finding {
+	const check = "violations"
+	if err := env.Listener(); err != nil {
+		return Finding{
+			Check:    check,
+			Severity: Warn,
+			Summary:  fmt.Sprintf("refused writes and sockets are not reported (%v); commands are confined all the same, and their own error messages are all that shows what was refused", err),
+			Fix: `Reports need seccomp user notification (Linux 5.5 and later) and a process
+that may install a seccomp filter with a listener: sandbar inside another
+sandbar sandbox, or in a container whose seccomp profile refuses such
+filters, may not.`,
+		}
+	}
+	return Finding{Check: check, Summary: "refused writes and sockets are reported as they happen (seccomp user notification)"}
 }
 
 // statusFields parses "Name:\tvalue" lines of /proc/<pid>/status.

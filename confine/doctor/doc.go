@@ -37,6 +37,10 @@
 //     (for example a setuid bwrap needs no unprivileged user namespaces).
 //   - seccomp: the kernel must support seccomp filters, which sandbar uses
 //     to block syscalls no sandboxed command needs.
+//   - violations: whether runs report what the sandbox refuses as it
+//     happens, which needs seccomp user notification (Linux 5.5) and a
+//     process allowed to install a filter with a listener. Only a Warn:
+//     without it commands are confined just the same.
 //   - root: when run as root, an informational line; root passes namespace
 //     checks that ordinary users may fail, so run doctor as them too.
 //   - container: inside Docker, Podman or Kubernetes, a failed userns test

@@ -58,6 +58,11 @@ type Env struct {
 	Run func(ctx context.Context, name string, args ...string) (stdout, stderr []byte, err error)
 	// Stat describes a file, following symbolic links, like [os.Stat].
 	Stat func(name string) (fs.FileInfo, error)
+	// Listener reports why a command cannot be put under a seccomp filter
+	// that sends its calls to a supervisor (SECCOMP_RET_USER_NOTIF), as
+	// sandbar does to report what the sandbox refuses; nil when it can.
+	// [System] tries it for real (seccomp.CheckListener).
+	Listener func() error
 }
 
 // Blocking returns the findings that stop sandbar from confining commands.

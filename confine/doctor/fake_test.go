@@ -21,6 +21,8 @@ type fakeMachine struct {
 	modes map[string]fs.FileMode // Stat: the files that exist
 	runs  map[string]fakeRun     // Run: command line → result
 	ran   []string               // command lines run, in order
+	// listener is what Listener returns.
+	listener error
 }
 
 type fakeRun struct {
@@ -86,6 +88,7 @@ func (m *fakeMachine) env() Env {
 			}
 			return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 		},
+		Listener: func() error { return m.listener },
 		Run: func(ctx context.Context, name string, args ...string) ([]byte, []byte, error) {
 			line := strings.Join(append([]string{name}, args...), " ")
 			m.ran = append(m.ran, line)

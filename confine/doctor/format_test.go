@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"io/fs"
 	"os"
@@ -40,6 +41,9 @@ func TestFormat(t *testing.T) {
 			m.asRoot()
 			m.files["/.dockerenv"] = ""
 			m.probeFails(stderrProc)
+		}},
+		{"no-listener", func(m *fakeMachine) {
+			m.listener = errors.New("installing seccomp listener filter: operation not permitted")
 		}},
 		{"setuid-no-seccomp", func(m *fakeMachine) {
 			m.modes["/usr/bin/bwrap"] = 0o755 | fs.ModeSetuid

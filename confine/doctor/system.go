@@ -17,6 +17,7 @@ func System() Env {
 		ReadFile: os.ReadFile,
 		Run:      run,
 		Stat:     os.Stat,
+		Listener: checkListener,
 	}
 }
 

@@ -38,16 +38,16 @@ func TestServeBwrap(t *testing.T) {
 		// bwrap passes the socketpair end on fd 3 through to the child.
 	}, "openat:.envrc", "mkdirat:other", "chdir:protected", "mkdirat:/proc/self/cwd/dir/hooks")
 
-	// nspid maps each Op's PID (the supervisor's view) to the PIDs the
-	// process has in each namespace, read while it waits in the call.
+	// nspid maps each Op's thread (the supervisor's view) to the IDs the
+	// thread has in each namespace, read while it waits in the call.
 	nspid := map[int]string{}
 	decide := refuseProtected(dir)
 	got, err := serveChild(t, c, func(op Op) bool {
-		status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(op.Pid), "status"))
+		status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(op.Tid), "status"))
 		if err == nil {
 			for line := range strings.Lines(string(status)) {
 				if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
-					nspid[op.Pid] = strings.Join(strings.Fields(v), " ")
+					nspid[op.Tid] = strings.Join(strings.Fields(v), " ")
 				}
 			}
 		}
@@ -66,7 +66,7 @@ func TestServeBwrap(t *testing.T) {
 		{Comm: comm(t), Syscall: "mkdirat", Operation: "mkdir", Path: dir + "/protected/dir/hooks"},
 	}
 	if diff := cmp.Diff(want, got.ops, cmpopts.IgnoreFields(Op{}, "Pid", "Tid")); diff != "" {
-		t.Errorf("Ops decide saw (-want +got):\n%s", diff)
+		t.Errorf("Ops reported (-want +got):\n%s", diff)
 	}
 	for _, op := range got.ops {
 		// NSpid lists the PID in the supervisor's namespace first and in

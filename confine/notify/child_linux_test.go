@@ -22,9 +22,11 @@ import (
 // named on its command line in the directory named by dirEnv and prints
 // a childReport as JSON.
 const (
-	childEnv = "SANDBAR_NOTIFY_CHILD"
-	dirEnv   = "SANDBAR_NOTIFY_DIR"
-	childFD  = 3
+	childEnv  = "SANDBAR_NOTIFY_CHILD"
+	dirEnv    = "SANDBAR_NOTIFY_DIR"
+	writesEnv = "SANDBAR_NOTIFY_WRITES" // set: the filter sends every write and socket
+	noneEnv   = "SANDBAR_NOTIFY_NONE"   // set: the filter sends nothing
+	childFD   = 3
 )
 
 // childReport is what the child prints.
@@ -58,9 +60,17 @@ func childMain(ops []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	prog, err := seccomp.BuildNotify(arch)
+	var opts seccomp.NotifyOptions
+	if os.Getenv(writesEnv) != "" {
+		opts = seccomp.NotifyOptions{Writes: true, UnixSockets: true, RawSockets: true}
+	}
+	prog, err := seccomp.BuildNotify(arch, opts)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if os.Getenv(noneEnv) != "" {
+		// A filter that sends nothing, for comparison.
+		prog = []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
 	}
 	listener, err := seccomp.InstallListener(prog)
 	if err != nil {
@@ -152,6 +162,76 @@ var childOps = map[string]func(args []string) error{
 		}
 		defer unix.Close(dirfd)
 		return closeFD(rawOpenat2(dirfd, a[1], &unix.OpenHow{Flags: unix.O_CREAT | unix.O_WRONLY, Mode: 0o644, Resolve: unix.RESOLVE_IN_ROOT}))
+	},
+	"openat-rdwr": func(a []string) error {
+		return closeFD(rawOpenat(unix.AT_FDCWD, a[0], unix.O_RDWR, 0))
+	},
+	"openat-rdonly-trunc": func(a []string) error {
+		return closeFD(rawOpenat(unix.AT_FDCWD, a[0], unix.O_RDONLY|unix.O_TRUNC, 0))
+	},
+	"openat-nofollow": func(a []string) error {
+		return closeFD(rawOpenat(unix.AT_FDCWD, a[0], unix.O_WRONLY|unix.O_NOFOLLOW, 0))
+	},
+	// openat-nonblock opens for writing without waiting for a reader (a
+	// FIFO with none fails with ENXIO).
+	"openat-nonblock": func(a []string) error {
+		return closeFD(rawOpenat(unix.AT_FDCWD, a[0], unix.O_WRONLY|unix.O_NONBLOCK, 0))
+	},
+	"openat-tmpfile": func(a []string) error {
+		return closeFD(rawOpenat(unix.AT_FDCWD, a[0], unix.O_TMPFILE|unix.O_WRONLY, 0o600))
+	},
+	"openat2-wronly": func(a []string) error {
+		return closeFD(rawOpenat2(unix.AT_FDCWD, a[0], &unix.OpenHow{Flags: unix.O_WRONLY}))
+	},
+	"truncate": func(a []string) error { return sys(unix.SYS_TRUNCATE, str(a[0]), 0) },
+	"unlinkat": func(a []string) error { return sys(unix.SYS_UNLINKAT, atFDCWD, str(a[0]), 0) },
+	"unlinkat-dir": func(a []string) error {
+		return sys(unix.SYS_UNLINKAT, atFDCWD, str(a[0]), unix.AT_REMOVEDIR)
+	},
+	"fchmodat": func(a []string) error { return sys(unix.SYS_FCHMODAT, atFDCWD, str(a[0]), 0o600) },
+	"fchmodat2-nofollow": func(a []string) error {
+		return sys(unix.SYS_FCHMODAT2, atFDCWD, str(a[0]), 0o600, unix.AT_SYMLINK_NOFOLLOW)
+	},
+	"fchownat": func(a []string) error {
+		return sys(unix.SYS_FCHOWNAT, atFDCWD, str(a[0]), ^uintptr(0), ^uintptr(0), 0)
+	},
+	// fchownat-empty:DIR changes the directory DIR through a descriptor
+	// and AT_EMPTY_PATH.
+	"fchownat-empty": func(a []string) error {
+		fd, err := rawOpenat(unix.AT_FDCWD, a[0], unix.O_PATH|unix.O_DIRECTORY, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return sys(unix.SYS_FCHOWNAT, uintptr(fd), str(""), ^uintptr(0), ^uintptr(0), unix.AT_EMPTY_PATH)
+	},
+	"utimensat": func(a []string) error { return sys(unix.SYS_UTIMENSAT, atFDCWD, str(a[0]), 0, 0) },
+	"utimensat-nofollow": func(a []string) error {
+		return sys(unix.SYS_UTIMENSAT, atFDCWD, str(a[0]), 0, unix.AT_SYMLINK_NOFOLLOW)
+	},
+	// futimens opens the file for reading and sets its times through the
+	// descriptor: utimensat with a NULL path.
+	"futimens": func(a []string) error {
+		fd, err := rawOpenat(unix.AT_FDCWD, a[0], unix.O_RDONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return sys(unix.SYS_UTIMENSAT, uintptr(fd), 0, 0, 0)
+	},
+	"setxattr": func(a []string) error {
+		return sys(unix.SYS_SETXATTR, str(a[0]), str("user.sandbar"), str("x"), 1, 0)
+	},
+	"removexattr": func(a []string) error {
+		return sys(unix.SYS_REMOVEXATTR, str(a[0]), str("user.sandbar"))
+	},
+	"socket-unix": func([]string) error {
+		fd, _, errno := unix.Syscall(unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		return closeFD(int(fd), errnoErr(errno))
+	},
+	"socket-tcp": func([]string) error {
+		fd, _, errno := unix.Syscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_STREAM, 0)
+		return closeFD(int(fd), errnoErr(errno))
 	},
 	"mkdirat": func(a []string) error {
 		return sys(unix.SYS_MKDIRAT, atFDCWD, str(a[0]), 0o755)

@@ -3,39 +3,45 @@ package notify
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// Op is one system call that would create a directory entry, as the
-// supervisor sees it.
+// Op is one system call that may change the file system, or create a
+// socket, as the supervisor sees it.
 type Op struct {
 	// Pid is the process that made the call, as seen by the supervisor
-	// (the host PID namespace when the supervisor runs on the host).
+	// (the host PID namespace when the supervisor runs on the host). It
+	// is filled in only for the calls the supervisor reports (see
+	// Answer.Report), as is Comm.
 	Pid int
-	// Tid is the thread that made the call; Pid for a single-threaded
-	// process.
+	// Tid is the thread that made the call, as seen by the supervisor.
 	Tid int
 	// Comm is the thread's name, /proc/TID/comm: the first 15 bytes of
 	// the executable's base name unless the program renamed itself.
 	Comm string
 	// Syscall is the system call: "openat", "mkdirat", "renameat2", ...
 	Syscall string
-	// Operation is what the call does to the file system: "create" (open,
-	// openat and openat2 with O_CREAT, creat), "mkdir", "mknod", "rename",
-	// "link" or "symlink".
+	// Operation is what the call does: "create" (an open that creates
+	// the file, creat), "write" (an open of an existing file for writing
+	// or truncation), "truncate", "mkdir", "mknod", "rename", "link",
+	// "symlink", "unlink", "rmdir", "chmod", "chown", "utimes",
+	// "setxattr", "removexattr" or "socket".
 	Operation string
-	// Path is the absolute, clean path of the new directory entry as the
-	// process names it, in its own mount namespace: a relative path is
-	// resolved against its working directory or the directory descriptor
-	// the call names, every symbolic link in the parent directories is
-	// resolved in the process's view, and the last component is not
-	// followed, except where the kernel follows it: open with O_CREAT
-	// and without O_EXCL or O_NOFOLLOW creates the target of a dangling
-	// symbolic link, so Path is that target.
+	// Path is the absolute, clean path of the directory entry the call
+	// creates or changes, as the process names it, in its own mount
+	// namespace: a relative path is resolved against its working
+	// directory or the directory descriptor the call names, every
+	// symbolic link in the parent directories is resolved in the
+	// process's view, and the last component is followed where the
+	// kernel follows it (open without O_NOFOLLOW, or with O_CREAT and
+	// without O_EXCL, which creates the target of a dangling link;
+	// chmod, truncate, ...). It is "" for socket.
 	Path string
 	// From is, for rename and link, the existing entry, resolved the
 	// same way (the last component followed only for linkat with
@@ -46,33 +52,70 @@ type Op struct {
 	// Target is, for symlink, the contents of the new link exactly as
 	// given (it is not resolved: a symbolic link may point anywhere,
 	// and is only followed later, from wherever it is used); "" otherwise.
+	// Like Pid, it is filled in only for reported calls.
 	Target string
+	// Domain and Type are socket's first two arguments (AF_UNIX,
+	// SOCK_RAW|SOCK_CLOEXEC, ...); 0 for other calls.
+	Domain, Type int
+}
+
+// Answer is what the supervisor does with one call.
+type Answer struct {
+	// Errno, if not 0, fails the call with that error. 0 lets the kernel
+	// carry it out as if the filter were not there
+	// (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+	Errno syscall.Errno
+	// Report, if not nil, is called with the Op completed with the
+	// process that made the call (Pid, Comm) and, for symlink, Target,
+	// once Serve has checked that the call is still pending: a call whose
+	// process died in the meantime (its PID could name another process
+	// by now) is not reported. It runs before the answer is sent, while
+	// the process waits.
+	Report func(Op)
+}
+
+// Supervisor says how Serve answers.
+type Supervisor struct {
+	// Decide is called for every call that changes something, from one
+	// goroutine at a time, while the process waits: it must be quick.
+	// The Op it gets has no Pid, Comm or Target yet; they cost several
+	// reads of /proc, paid only for the calls Decide reports.
+	Decide func(op *Op) Answer
+	// Created, if not nil, counts every call that may have created a
+	// directory entry, decided or not, read or not. It is decided from
+	// the call's number and registers alone, which no other thread can
+	// change, so a count of zero after the sandbox ended proves that no
+	// directory entry was created, whatever paths a racing thread
+	// showed.
+	Created *atomic.Int64
 }
 
 // Serve answers the notifications of a filter built by
 // seccomp.BuildNotify, read from its listener, until ctx is done or no
-// process uses the filter any more. For each call that would create a
-// directory entry it works out an Op and calls decide, from one goroutine
-// at a time; decide returns true to refuse the call, which then fails
-// with EACCES in the process, or false to let the kernel carry it out.
-// decide should be quick: the process waits for it.
+// process uses the filter any more. For each call that creates or
+// changes something it works out an Op and asks s.Decide.
 //
-// Every read of the process's memory and /proc entries is followed by a
-// check that the notification is still valid (the process is still
-// waiting in the call) before decide is called, so an Op never mixes
-// data from a process that died with data from one that reused its PID.
+// Calls that are let through without asking:
 //
-// Calls that are let through without calling decide:
-//
-//   - calls that create nothing: openat2 without O_CREAT (the filter
-//     sends every openat2, as its flags are in memory), and any call the
+//   - calls that change nothing: openat2 for reading (the filter sends
+//     every openat2, as its flags are in memory), an open without
+//     O_CREAT of a file that does not exist, an open for writing of a
+//     device, FIFO or socket (which changes no file), and any call the
 //     filter should not have sent;
 //   - calls whose path cannot be read or resolved: the process died, the
 //     address is bad, the directory descriptor is not a directory, a
 //     parent directory does not exist. Nearly all of these fail in the
 //     kernel anyway; for the rest, the mount layer and sandbar's audit
 //     after the run remain the enforcement, and an Op without a path
-//     would give decide nothing to decide on.
+//     would give Decide nothing to decide on.
+//
+// socket() calls are decided from their arguments alone: nothing is read
+// from the process, so the answer cannot be raced or lost.
+//
+// Paths are resolved in the view of the process's root directory, which
+// Serve opens once, from the first process it reads: every process using
+// the filter must share it. In sandbar's sandbox they do: its main filter
+// refuses chroot, pivot_root, unshare and setns.
 //
 // Serve returns nil when the last process using the filter has exited
 // (the listener reports POLLHUP; Linux 5.8 and later: on older kernels
@@ -80,24 +123,20 @@ type Op struct {
 // if the listener fails. Serve closes nothing it did not open: the
 // caller closes the listener, after which every call the filter sends
 // fails with ENOSYS. Only one Serve may read a listener at a time.
-func Serve(ctx context.Context, listener int, decide func(Op) bool) error {
-	return serve(ctx, listener, decide, hooks{})
-}
-
-// ServeCounting is Serve that also counts every notification received,
-// decided or not. A count of zero after the sandbox ended proves that no
-// directory entry was created, whatever paths a racing thread showed:
-// the kernel notifies every such call, only its path can be spoofed.
-func ServeCounting(ctx context.Context, listener int, decide func(Op) bool, count *atomic.Int64) error {
-	return serve(ctx, listener, decide, hooks{received: func(int32) { count.Add(1) }})
+func Serve(ctx context.Context, listener int, s Supervisor) error {
+	return serve(ctx, listener, s, hooks{})
 }
 
 // hooks let tests watch and steer Serve; the zero value does nothing.
 type hooks struct {
 	// received is called with every notification received.
 	received func(nr int32)
-	// beforeValidate is called after every read of the process, before
-	// the last check that the notification is still valid.
+	// asyncWake leaves SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP off, for
+	// comparison.
+	asyncWake bool
+	// beforeValidate is called, for a call to report, after every read
+	// of the process and before the check that the notification is still
+	// valid.
 	beforeValidate func(tid int)
 }
 
@@ -172,7 +211,7 @@ func valid(listener int, id uint64) bool {
 	}
 }
 
-func serve(ctx context.Context, listener int, decide func(Op) bool, h hooks) error {
+func serve(ctx context.Context, listener int, sup Supervisor, h hooks) error {
 	if auditArch == 0 {
 		return fmt.Errorf("serving seccomp notifications: not supported on this architecture")
 	}
@@ -200,6 +239,20 @@ func serve(ctx context.Context, listener int, decide func(Op) bool, h hooks) err
 		wg.Wait()
 		unix.Close(wake)
 	}()
+
+	// One thread serves throughout: a notification wakes the same
+	// thread every time, and the process waits less.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t := newTask()
+	defer t.close()
+	if !h.asyncWake {
+		// Linux 6.6: the process's wake-up of this thread, and this
+		// thread's of the process, happen on the waker's CPU, which
+		// spares a cross-CPU wake-up each way. Older kernels refuse the
+		// ioctl, which changes nothing.
+		unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_SET_FLAGS, unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+	}
 
 	fds := []unix.PollFd{
 		{Fd: int32(listener), Events: unix.POLLIN},
@@ -245,8 +298,8 @@ func serve(ctx context.Context, listener int, decide func(Op) bool, h hooks) err
 			h.received(n.Data.Nr)
 		}
 		resp := seccompNotifResp{ID: n.ID, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
-		if op, ok := inspect(listener, &n, h); ok && decide(op) {
-			resp = seccompNotifResp{ID: n.ID, Error: -int32(unix.EACCES)}
+		if a := answer(listener, &n, t, sup, h); a.Errno != 0 {
+			resp = seccompNotifResp{ID: n.ID, Error: -int32(a.Errno)}
 		}
 		switch err := send(listener, &resp); err {
 		case nil, unix.ENOENT:
@@ -258,36 +311,63 @@ func serve(ctx context.Context, listener int, decide func(Op) bool, h hooks) err
 	}
 }
 
-// inspect works out the Op for a notification, or reports false if the
-// call is to be let through without asking.
-func inspect(listener int, n *seccompNotif, h hooks) (Op, bool) {
-	if n.Data.Arch != auditArch || n.Pid == 0 {
-		return Op{}, false
+// answer works out what to do with one notification.
+func answer(listener int, n *seccompNotif, t *task, sup Supervisor, h hooks) Answer {
+	if n.Data.Arch != auditArch {
+		return Answer{}
 	}
 	c, ok := calls[n.Data.Nr]
 	if !ok {
-		return Op{}, false
+		return Answer{}
+	}
+	if sup.Created != nil && c.creates(n.Data.Args) {
+		sup.Created.Add(1)
+	}
+	if n.Pid == 0 {
+		// The process is not visible in this PID namespace.
+		return Answer{}
 	}
 	req, ok := c.decode(n.Data.Args)
 	if !ok {
-		return Op{}, false
+		return Answer{}
 	}
-	t, err := openTask(int(n.Pid))
-	if err != nil {
-		return Op{}, false
-	}
-	defer t.close()
-	// The PID might have been reused between the notification and the
-	// open; from here on t.mem is bound to the process that opened it.
-	if !valid(listener, n.ID) {
-		return Op{}, false
+	t.reset(int(n.Pid))
+	if !req.socket && t.root < 0 {
+		// The root every later call is resolved from: it must be this
+		// process's, not that of one that took its PID after it died.
+		if _, err := t.rootFD(); err != nil || !valid(listener, n.ID) {
+			t.close()
+			return Answer{}
+		}
 	}
 	op, err := t.op(c, req)
+	if err != nil {
+		return Answer{}
+	}
+	a := sup.Decide(&op)
+	if a.Report != nil && complete(listener, n.ID, t, req, &op, h) {
+		a.Report(op)
+	}
+	return a
+}
+
+// complete fills in what Decide does not get, for a call to report: the
+// process and the link contents. It reports false if the call is no
+// longer pending, in which case what was read may come from another
+// process that reused the thread's ID.
+func complete(listener int, id uint64, t *task, req request, op *Op, h hooks) bool {
+	st, err := t.status()
+	if err != nil {
+		return false
+	}
+	op.Pid, op.Comm = st.tgid, t.comm()
+	if req.target != 0 {
+		if op.Target, err = t.readString(req.target); err != nil {
+			return false
+		}
+	}
 	if h.beforeValidate != nil {
 		h.beforeValidate(t.tid)
 	}
-	if err != nil || !valid(listener, n.ID) {
-		return Op{}, false
-	}
-	return op, true
+	return valid(listener, id)
 }

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ type child struct {
 // prepare, if not nil, may change the command before it starts (bwrap
 // around it, a pipe on its standard input). The listener is closed when
 // the test ends.
-func startChild(t *testing.T, dir string, prepare func(*exec.Cmd), ops ...string) *child {
+func startChild(t testing.TB, dir string, prepare func(*exec.Cmd), ops ...string) *child {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -130,13 +131,16 @@ func (c *child) report(t *testing.T) childReport {
 type run struct {
 	pid      int // the child's PID, as the test sees it
 	report   childReport
-	ops      []Op     // every Op decide was called with
+	decided  []Op     // every Op Decide was called with
+	ops      []Op     // every Op reported: all of the decided ones, completed
 	notified []string // the system call of every notification received
+	created  int64    // calls counted as creating
 }
 
-// serveChild serves c's notifications with decide until the child exits
-// and checks that Serve then returns by itself (POLLHUP).
-func serveChild(t *testing.T, c *child, decide func(Op) bool, h hooks) (*run, error) {
+// serveChild serves c's notifications until the child exits and checks
+// that Serve then returns by itself (POLLHUP). It reports every call,
+// and refuses with EACCES those refuse says to refuse.
+func serveChild(t *testing.T, c *child, refuse func(Op) bool, h hooks) (*run, error) {
 	t.Helper()
 	r := &run{pid: c.cmd.Process.Pid}
 	h.received = func(nr int32) {
@@ -146,14 +150,23 @@ func serveChild(t *testing.T, c *child, decide func(Op) bool, h hooks) (*run, er
 		}
 		r.notified = append(r.notified, name)
 	}
-	record := func(op Op) bool {
-		r.ops = append(r.ops, op)
-		return decide(op)
+	var created atomic.Int64
+	sup := Supervisor{
+		Decide: func(op *Op) Answer {
+			r.decided = append(r.decided, *op)
+			a := Answer{Report: func(op Op) { r.ops = append(r.ops, op) }}
+			if refuse(*op) {
+				a.Errno = unix.EACCES
+			}
+			return a
+		},
+		Created: &created,
 	}
+	defer func() { r.created = created.Load() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, c.listener, record, h) }()
+	go func() { served <- serve(ctx, c.listener, sup, h) }()
 	waited := make(chan error, 1)
 	go func() { waited <- c.cmd.Wait() }()
 	var serveErr, waitErr error
@@ -180,11 +193,24 @@ func serveChild(t *testing.T, c *child, decide func(Op) bool, h hooks) (*run, er
 	return r, waitErr
 }
 
-// runChild runs ops in a confined child in dir, serving it with decide.
-func runChild(t *testing.T, dir string, decide func(Op) bool, ops ...string) *run {
+// runChild runs ops in a confined child in dir, under the filter for
+// creations only, serving it with refuse.
+func runChild(t *testing.T, dir string, refuse func(Op) bool, ops ...string) *run {
 	t.Helper()
-	c := startChild(t, dir, nil, ops...)
-	r, err := serveChild(t, c, decide, hooks{})
+	return runChildWith(t, dir, nil, refuse, ops...)
+}
+
+// runWritesChild is runChild under the filter that sends every write and
+// socket.
+func runWritesChild(t *testing.T, dir string, refuse func(Op) bool, ops ...string) *run {
+	t.Helper()
+	return runChildWith(t, dir, func(cmd *exec.Cmd) { cmd.Env = append(cmd.Env, writesEnv+"=1") }, refuse, ops...)
+}
+
+func runChildWith(t *testing.T, dir string, prepare func(*exec.Cmd), refuse func(Op) bool, ops ...string) *run {
+	t.Helper()
+	c := startChild(t, dir, prepare, ops...)
+	r, err := serveChild(t, c, refuse, hooks{})
 	if err != nil {
 		t.Fatalf("child: %v; stderr: %q", err, c.stderr.String())
 	}
@@ -310,16 +336,21 @@ func TestServe(t *testing.T) {
 			wantOps: []Op{op("openat2", "create", "$D/protected/dir/hooks")}, absent: []string{"protected/dir/hooks"}},
 
 		// The last component.
+		// Calls that make a new entry fail with EEXIST where there is
+		// one, even a dangling link: nothing to decide.
 		{name: "mkdirat does not follow a final symlink", ops: []string{"mkdirat:safe"}, want: []string{"EEXIST"},
-			wantOps: []Op{op("mkdirat", "mkdir", "$D/safe")}, absent: []string{".envrc"}},
+			extraNotified: 1, absent: []string{".envrc"}},
 		{name: "symlinkat does not follow a final symlink", ops: []string{"symlinkat:x:safe"}, want: []string{"EEXIST"},
-			wantOps: []Op{withTarget(op("symlinkat", "symlink", "$D/safe"), "x")}, absent: []string{".envrc"}},
+			extraNotified: 1, absent: []string{".envrc"}},
+		{name: "mkdirat of an existing directory", ops: []string{"mkdirat:sub"}, want: []string{"EEXIST"}, extraNotified: 1},
+		{name: "linkat onto an existing file", ops: []string{"linkat:existing.txt:elink"}, want: []string{"EEXIST"}, extraNotified: 1},
 		{name: "renameat replaces a final symlink, does not follow it", ops: []string{"renameat:existing.txt:safe"}, want: ok,
 			wantOps: []Op{withFrom(op("renameat", "rename", "$D/safe"), "$D/existing.txt")}, absent: []string{".envrc"}},
 		{name: "openat O_CREAT follows a dangling final symlink", ops: []string{"openat:safe"}, want: eacces,
 			wantOps: []Op{op("openat", "create", "$D/.envrc")}, absent: []string{".envrc"}},
+		// It fails with EEXIST: nothing to decide.
 		{name: "openat O_CREAT|O_EXCL does not follow a final symlink", ops: []string{"openat-excl:safe"}, want: []string{"EEXIST"},
-			wantOps: []Op{op("openat", "create", "$D/safe")}, absent: []string{".envrc"}},
+			extraNotified: 1, absent: []string{".envrc"}},
 
 		// Calls that create nothing.
 		{name: "openat O_RDONLY is never notified", ops: []string{"read:existing.txt"}, want: ok},
@@ -358,7 +389,7 @@ func TestServe(t *testing.T) {
 				wantOps = append(wantOps, o)
 			}
 			if diff := cmp.Diff(wantOps, got.ops); diff != "" {
-				t.Errorf("Ops decide saw (-want +got):\n%s", diff)
+				t.Errorf("Ops reported (-want +got):\n%s", diff)
 			}
 			if want := len(tt.wantOps) + tt.extraNotified; len(got.notified) != want {
 				t.Errorf("Serve received %d notifications %q, want %d", len(got.notified), got.notified, want)
@@ -372,6 +403,137 @@ func TestServe(t *testing.T) {
 				if _, err := os.Lstat(filepath.Join(dir, p)); err != nil {
 					t.Errorf("%s is missing afterwards: %v", p, err)
 				}
+			}
+		})
+	}
+}
+
+// TestServeWrites runs calls under the filter that sends every write and
+// socket: each reaches Decide once, with the operation and the path the
+// kernel acts on, and calls that change nothing do not.
+func TestServeWrites(t *testing.T) {
+	type testCase struct {
+		name      string
+		amd64Only bool
+		ops       []string
+		want      []string
+		wantOps   []Op // "$D" stands for the fixture
+		// extraNotified counts notifications that reach Serve but not
+		// Decide.
+		extraNotified int
+		created       int64 // calls counted as creating
+	}
+	op := func(syscall, operation, path string) Op {
+		return Op{Syscall: syscall, Operation: operation, Path: path}
+	}
+	ok := []string{"OK"}
+	tests := []testCase{
+		{name: "openat O_WRONLY of an existing file", ops: []string{"openat-wronly:existing.txt"}, want: ok,
+			wantOps: []Op{op("openat", "write", "$D/existing.txt")}},
+		{name: "openat O_RDWR", ops: []string{"openat-rdwr:existing.txt"}, want: ok,
+			wantOps: []Op{op("openat", "write", "$D/existing.txt")}},
+		{name: "openat O_RDONLY|O_TRUNC truncates", ops: []string{"openat-rdonly-trunc:existing.txt"}, want: ok,
+			wantOps: []Op{op("openat", "write", "$D/existing.txt")}},
+		{name: "openat O_CREAT of an existing file writes it", ops: []string{"openat:existing.txt"}, want: ok,
+			wantOps: []Op{op("openat", "write", "$D/existing.txt")}, created: 1},
+		{name: "openat O_CREAT of a new file creates it", ops: []string{"openat:new.txt"}, want: ok,
+			wantOps: []Op{op("openat", "create", "$D/new.txt")}, created: 1},
+		{name: "open for writing follows a final link", ops: []string{"openat-wronly:elink"}, want: ok,
+			wantOps: []Op{op("openat", "write", "$D/existing.txt")}},
+		{name: "openat2 O_WRONLY", ops: []string{"openat2-wronly:existing.txt"}, want: ok,
+			wantOps: []Op{op("openat2", "write", "$D/existing.txt")}, created: 1},
+		{name: "openat O_TMPFILE names the directory", ops: []string{"openat-tmpfile:sub"}, want: ok,
+			wantOps: []Op{op("openat", "create", "$D/sub")}},
+		{name: "open O_WRONLY", amd64Only: true, ops: []string{"open-wronly:existing.txt"}, want: ok,
+			wantOps: []Op{op("open", "write", "$D/existing.txt")}},
+		{name: "truncate", ops: []string{"truncate:elink"}, want: ok,
+			wantOps: []Op{op("truncate", "truncate", "$D/existing.txt")}},
+		{name: "unlinkat", ops: []string{"unlinkat:existing.txt"}, want: ok,
+			wantOps: []Op{op("unlinkat", "unlink", "$D/existing.txt")}},
+		{name: "unlinkat a link removes the link", ops: []string{"unlinkat:elink"}, want: ok,
+			wantOps: []Op{op("unlinkat", "unlink", "$D/elink")}},
+		{name: "unlinkat AT_REMOVEDIR", ops: []string{"unlinkat-dir:sub"}, want: ok,
+			wantOps: []Op{op("unlinkat", "rmdir", "$D/sub")}},
+		{name: "unlink", amd64Only: true, ops: []string{"unlink:existing.txt"}, want: ok,
+			wantOps: []Op{op("unlink", "unlink", "$D/existing.txt")}},
+		{name: "rmdir", amd64Only: true, ops: []string{"rmdir:link/deep"}, want: ok,
+			wantOps: []Op{op("rmdir", "rmdir", "$D/real/deep")}},
+		{name: "fchmodat follows a final link", ops: []string{"fchmodat:elink"}, want: ok,
+			wantOps: []Op{op("fchmodat", "chmod", "$D/existing.txt")}},
+		{name: "fchmodat2 AT_SYMLINK_NOFOLLOW", ops: []string{"fchmodat2-nofollow:elink"}, want: []string{"ENOTSUP"},
+			wantOps: []Op{op("fchmodat2", "chmod", "$D/elink")}},
+		{name: "chmod", amd64Only: true, ops: []string{"chmod:existing.txt"}, want: ok,
+			wantOps: []Op{op("chmod", "chmod", "$D/existing.txt")}},
+		{name: "fchownat", ops: []string{"fchownat:elink"}, want: ok,
+			wantOps: []Op{op("fchownat", "chown", "$D/existing.txt")}},
+		{name: "fchownat AT_EMPTY_PATH names the descriptor", ops: []string{"fchownat-empty:sub"}, want: ok,
+			wantOps: []Op{op("fchownat", "chown", "$D/sub")}},
+		{name: "chown", amd64Only: true, ops: []string{"chown:elink"}, want: ok,
+			wantOps: []Op{op("chown", "chown", "$D/existing.txt")}},
+		{name: "lchown", amd64Only: true, ops: []string{"lchown:elink"}, want: ok,
+			wantOps: []Op{op("lchown", "chown", "$D/elink")}},
+		{name: "utimensat", ops: []string{"utimensat:elink"}, want: ok,
+			wantOps: []Op{op("utimensat", "utimes", "$D/existing.txt")}},
+		{name: "utimensat AT_SYMLINK_NOFOLLOW", ops: []string{"utimensat-nofollow:elink"}, want: ok,
+			wantOps: []Op{op("utimensat", "utimes", "$D/elink")}},
+		{name: "utimes", amd64Only: true, ops: []string{"utimes:existing.txt"}, want: ok,
+			wantOps: []Op{op("utimes", "utimes", "$D/existing.txt")}},
+		{name: "utime", amd64Only: true, ops: []string{"utime:existing.txt"}, want: ok,
+			wantOps: []Op{op("utime", "utimes", "$D/existing.txt")}},
+		{name: "futimesat", amd64Only: true, ops: []string{"futimesat:existing.txt"}, want: ok,
+			wantOps: []Op{op("futimesat", "utimes", "$D/existing.txt")}},
+		{name: "setxattr and removexattr", ops: []string{"setxattr:existing.txt", "removexattr:existing.txt"}, want: []string{"OK", "OK"},
+			wantOps: []Op{op("setxattr", "setxattr", "$D/existing.txt"), op("removexattr", "removexattr", "$D/existing.txt")}},
+		{name: "renameat counts as creating", ops: []string{"renameat:existing.txt:moved.txt"}, want: ok,
+			wantOps: []Op{{Syscall: "renameat", Operation: "rename", Path: "$D/moved.txt", From: "$D/existing.txt"}}, created: 1},
+		{name: "refused", ops: []string{"unlinkat:protected/dir", "fchmodat:plink"}, want: []string{"EACCES", "EACCES"},
+			wantOps: []Op{op("unlinkat", "unlink", "$D/protected/dir"), op("fchmodat", "chmod", "$D/protected/dir")}},
+		{name: "socket AF_UNIX", ops: []string{"socket-unix"}, want: ok,
+			wantOps: []Op{{Syscall: "socket", Operation: "socket", Domain: unix.AF_UNIX, Type: unix.SOCK_STREAM | unix.SOCK_CLOEXEC}}},
+
+		// Calls that change nothing reach Serve but not Decide.
+		{name: "openat O_WRONLY of a missing file", ops: []string{"openat-wronly:none"}, want: []string{"ENOENT"}, extraNotified: 1},
+		{name: "openat O_WRONLY of a FIFO", ops: []string{"openat-nonblock:fifo"}, want: []string{"ENXIO"}, extraNotified: 1},
+		{name: "openat O_WRONLY of a directory", ops: []string{"openat-wronly:sub"}, want: []string{"EISDIR"}, extraNotified: 1},
+		{name: "openat O_NOFOLLOW of a link", ops: []string{"openat-nofollow:elink"}, want: []string{"ELOOP"}, extraNotified: 1},
+		{name: "fchmodat of a missing file", ops: []string{"fchmodat:none"}, want: []string{"ENOENT"}, extraNotified: 1},
+		{name: "openat2 for reading", ops: []string{"openat2-rdonly:existing.txt"}, want: ok, extraNotified: 1, created: 1},
+		// Never sent.
+		{name: "openat O_RDONLY", ops: []string{"read:existing.txt"}, want: ok},
+		{name: "futimens", ops: []string{"futimens:existing.txt"}, want: ok},
+		{name: "socket AF_INET", ops: []string{"socket-tcp"}, want: ok},
+	}
+	wantComm := comm(t)
+	refuse := func(op Op) bool { return strings.Contains(op.Path, "/protected/") }
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.amd64Only && runtime.GOARCH != "amd64" {
+				t.Skipf("%s has only the *at forms of these calls", runtime.GOARCH)
+			}
+			t.Parallel()
+			dir := fixture(t)
+			if err := unix.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := runWritesChild(t, dir, refuse, tt.ops...)
+			if diff := cmp.Diff(tt.want, got.report.Results); diff != "" {
+				t.Errorf("results (-want +got):\n%s", diff)
+			}
+			var wantOps []Op
+			for _, o := range tt.wantOps {
+				o.Pid, o.Tid, o.Comm = got.pid, got.pid, wantComm
+				o.Path = strings.ReplaceAll(o.Path, "$D", dir)
+				o.From = strings.ReplaceAll(o.From, "$D", dir)
+				wantOps = append(wantOps, o)
+			}
+			if diff := cmp.Diff(wantOps, got.ops); diff != "" {
+				t.Errorf("Ops reported (-want +got):\n%s", diff)
+			}
+			if want := len(tt.wantOps) + tt.extraNotified; len(got.notified) != want {
+				t.Errorf("Serve received %d notifications %q, want %d", len(got.notified), got.notified, want)
+			}
+			if got.created != tt.created {
+				t.Errorf("%d calls counted as creating, want %d", got.created, tt.created)
 			}
 		})
 	}
@@ -407,10 +569,10 @@ func TestServeCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
-		served <- Serve(ctx, c.listener, func(Op) bool {
-			t.Error("decide called before the child made a call")
-			return false
-		})
+		served <- Serve(ctx, c.listener, Supervisor{Decide: func(*Op) Answer {
+			t.Error("Decide called before the child made a call")
+			return Answer{}
+		}})
 	}()
 	cancel()
 	select {
@@ -436,9 +598,9 @@ func TestServeCancel(t *testing.T) {
 }
 
 // TestServeChecksNotificationStillValid kills the child after Serve has
-// read its call and before Serve decides: the notification is then no
-// longer valid (its PID could already name another process), and decide
-// must not be called with what was read.
+// read its call and before it reports it: the notification is then no
+// longer valid (its PID could already name another process), and what
+// was read must not be reported.
 func TestServeChecksNotificationStillValid(t *testing.T) {
 	dir := fixture(t)
 	c := startChild(t, dir, nil, "openat:.envrc")
@@ -481,7 +643,7 @@ func TestServeChecksNotificationStillValid(t *testing.T) {
 		t.Fatalf("the hook ran %d times, want once", len(killed))
 	}
 	if len(r.ops) != 0 {
-		t.Errorf("decide was called for a process that died while Serve read it: %v", r.ops)
+		t.Errorf("a call was reported for a process that died while Serve read it: %v", r.ops)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, ".envrc")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf(".envrc exists (Lstat: %v)", err)

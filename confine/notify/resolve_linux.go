@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -47,51 +48,154 @@ type walk struct {
 	links    int
 }
 
+// resolved is a path argument resolved in the task's view.
+type resolved struct {
+	path string
+	// mode is the file type (the S_IFMT bits) of the entry path names,
+	// when the lookup was asked to look at it: modeMissing when there is
+	// none, modeUnknown when it could not be looked at (a directory the
+	// supervisor may not search either).
+	mode uint32
+}
+
+const (
+	modeMissing = 0
+	modeUnknown = ^uint32(0)
+)
+
 // resolve returns the path, in the task's view, of the directory entry p
 // names. A relative p is taken from base, an absolute path in the task's
 // view (its working directory or a directory descriptor). Every symbolic
 // link in the parent directories is followed; the last component is
-// followed only if follow is set, as open(O_CREAT) follows it. root, if
-// not "", is the lookup's root (openat2's RESOLVE_IN_ROOT).
-func (t *task) resolve(root, base, p string, follow bool) (string, error) {
+// followed only if follow is set, as open(O_CREAT) follows it. With stat,
+// or follow, the entry's type is looked up too. root, if not "", is the
+// lookup's root (openat2's RESOLVE_IN_ROOT).
+//
+// Most paths take one openat2 from the task's root (resolveFast); the
+// rest, those through /proc or a final symbolic link to follow, take the
+// walk below.
+func (t *task) resolve(root, base, p string, follow, stat bool) (resolved, error) {
+	if root == "" {
+		full := p
+		if !strings.HasPrefix(p, "/") {
+			full = base + "/" + p
+		}
+		if r, ok := t.resolveFast(full, follow, stat); ok {
+			return r, nil
+		}
+	}
+	return t.resolveWalk(root, base, p, follow, stat)
+}
+
+// resolveWalk is resolve one component at a time, following symbolic
+// links itself.
+func (t *task) resolveWalk(root, base, p string, follow, stat bool) (resolved, error) {
 	w, err := t.newWalk(root)
 	if err != nil {
-		return "", err
+		return resolved{}, err
 	}
 	defer w.close()
 	if !strings.HasPrefix(p, "/") && base != "" {
 		if err := w.follow(base); err != nil {
-			return "", err
+			return resolved{}, err
 		}
 	}
 	dir, name := splitLast(p)
 	for {
 		if err := w.follow(dir); err != nil {
-			return "", err
+			return resolved{}, err
 		}
 		if name == "" || name == "." || name == ".." {
 			// Not a new name ("/", "dir/.", "dir/.."): the call will
 			// fail with EEXIST or EISDIR; the entry is the directory.
 			if err := w.follow(name); err != nil {
-				return "", err
+				return resolved{}, err
 			}
-			return w.path(), nil
+			return resolved{path: w.path(), mode: unix.S_IFDIR}, nil
 		}
-		if !follow {
-			return w.join(name), nil
+		if !follow && !stat {
+			return resolved{path: w.join(name)}, nil
 		}
-		target, isLink, err := w.readlink(name)
+		target, mode, err := w.readlink(name)
 		if err != nil {
-			return "", err
+			return resolved{}, err
 		}
-		if !isLink {
-			return w.join(name), nil
+		if !follow || mode != unix.S_IFLNK {
+			return resolved{path: w.join(name), mode: mode}, nil
 		}
 		if w.links++; w.links > maxLinks {
-			return "", unix.ELOOP
+			return resolved{}, unix.ELOOP
 		}
 		dir, name = splitLast(target)
 	}
+}
+
+// resolveFast resolves the absolute path p (in the task's view) with the
+// kernel's own lookup: openat2 of its directory from the task's root with
+// RESOLVE_IN_ROOT, which follows symbolic links as the task would (an
+// absolute link starts again at its root, ".." stops there). When the
+// directory is reached without any symbolic link, p cleaned is its path;
+// otherwise its path is read back from /proc/self/fd. It reports false
+// when the walk must do it instead: a lookup that fails, or meets a
+// procfs magic link, or ends in /proc through a link (where /proc/self
+// would be the supervisor's), a last component to follow that is a
+// symbolic link, or a name that is not a new entry ("", ".", "..").
+func (t *task) resolveFast(p string, follow, stat bool) (resolved, bool) {
+	dir, name := splitLast(p)
+	if name == "" || name == "." || name == ".." {
+		return resolved{}, false
+	}
+	rootfd, err := t.rootFD()
+	if err != nil {
+		return resolved{}, false
+	}
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS,
+	}
+	at := ""
+	fd, err := unix.Openat2(rootfd, dir, &how)
+	if err == nil {
+		// No symbolic link on the way: every ".." went to the
+		// lexical parent, and stopped at the root.
+		at = path.Clean("/" + dir)
+	} else if err == unix.ELOOP {
+		how.Resolve = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+		if fd, err = unix.Openat2(rootfd, dir, &how); err != nil {
+			return resolved{}, false
+		}
+		at, err = t.readlinkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd))
+		if err != nil || !strings.HasPrefix(at, "/") || strings.HasSuffix(at, " (deleted)") ||
+			at == "/proc" || strings.HasPrefix(at, "/proc/") {
+			unix.Close(fd)
+			return resolved{}, false
+		}
+	} else {
+		return resolved{}, false
+	}
+	defer unix.Close(fd)
+	r := resolved{path: path.Join(at, name)}
+	if !follow && !stat {
+		return r, true
+	}
+	var st unix.Stat_t
+	switch err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err {
+	case nil:
+		r.mode = st.Mode & unix.S_IFMT
+	case unix.ENOENT:
+		r.mode = modeMissing
+	case unix.EACCES:
+		// The directory cannot be searched (a hidden directory, for a
+		// supervisor without privileges): neither can the task, whose
+		// call then fails with EACCES.
+		r.mode = modeUnknown
+	default:
+		return resolved{}, false
+	}
+	if follow && r.mode == unix.S_IFLNK {
+		return resolved{}, false
+	}
+	return r, true
 }
 
 // splitLast splits p into the directory part and the last component,
@@ -234,26 +338,31 @@ func (w *walk) step(name string) error {
 	return unix.ENOTDIR
 }
 
-// readlink reads name in the current directory if it is a symbolic link;
-// isLink is false if it is anything else or does not exist.
-func (w *walk) readlink(name string) (target string, isLink bool, err error) {
+// readlink looks at name in the current directory: its file type
+// (modeMissing if it does not exist, modeUnknown if the directory cannot
+// be searched) and, if it is a symbolic link, its target.
+func (w *walk) readlink(name string) (target string, mode uint32, err error) {
 	fd, err := unix.Openat(w.dir(), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, err
+	switch err {
+	case nil:
+	case unix.ENOENT:
+		return "", modeMissing, nil
+	case unix.EACCES:
+		return "", modeUnknown, nil
+	default:
+		return "", 0, err
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return "", false, err
+		return "", 0, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
-		return "", false, nil
+	mode = st.Mode & unix.S_IFMT
+	if mode != unix.S_IFLNK {
+		return "", mode, nil
 	}
 	target, err = w.linkTarget(fd, name)
-	return target, err == nil, err
+	return target, mode, err
 }
 
 // linkTarget reads the symbolic link fd (opened O_PATH|O_NOFOLLOW), named
@@ -262,7 +371,7 @@ func (w *walk) linkTarget(fd int, name string) (string, error) {
 	if (name == "self" || name == "thread-self") && isProcRoot(w.dir()) {
 		return w.t.procSelf(w.dir(), name)
 	}
-	return readlinkat(fd, "")
+	return w.t.readlinkat(fd, "")
 }
 
 func isProcRoot(fd int) bool {

@@ -44,6 +44,7 @@ func TestResolve(t *testing.T) {
 		p      string
 		follow bool
 		want   string // "$D" is the fixture, "$CWD" the test's working directory
+		mode   uint32 // the file type found, when set
 		err    error  // instead of want
 	}{
 		{name: "relative", base: "$D", p: "sub/new", want: "$D/sub/new"},
@@ -60,7 +61,11 @@ func TestResolve(t *testing.T) {
 		{name: "final chain followed", base: "$D", p: "chain", follow: true, want: "$D/.envrc"},
 		{name: "final link into a linked directory", base: "$D", p: "deeplink", follow: true, want: "$D/real/deep/file"},
 		{name: "final link to a directory followed", base: "$D", p: "link", follow: true, want: "$D/real"},
-		{name: "final name that is a file", base: "$D", p: "existing.txt", follow: true, want: "$D/existing.txt"},
+		{name: "final name that is a file", base: "$D", p: "existing.txt", follow: true, want: "$D/existing.txt", mode: unix.S_IFREG},
+		{name: "final name that is a directory", base: "$D", p: "sub", follow: true, want: "$D/sub", mode: unix.S_IFDIR},
+		{name: "final link followed to a file", base: "$D", p: "elink", follow: true, want: "$D/existing.txt", mode: unix.S_IFREG},
+		{name: "final link not followed is a link", base: "$D", p: "elink", want: "$D/elink", mode: unix.S_IFLNK},
+		{name: "final name missing", base: "$D", p: "sub/none", follow: true, want: "$D/sub/none", mode: modeMissing},
 		{name: "root", base: "$D", p: "/", want: "/"},
 		{name: "dot names the directory", base: "$D/sub", p: ".", want: "$D/sub"},
 		{name: "dotdot names the parent", base: "$D/sub", p: "..", want: "$D"},
@@ -85,17 +90,27 @@ func TestResolve(t *testing.T) {
 	defer runtime.UnlockOSThread()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			self := &task{tid: unix.Gettid(), mem: -1, root: -1}
+			self := newTask()
+			self.reset(unix.Gettid())
 			defer self.close()
-			got, err := self.resolve(expand(tt.root), expand(tt.base), expand(tt.p), tt.follow)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Errorf("resolve = %q, %v; want error %v", got, err, tt.err)
+			// The kernel's lookup where it can, and the walk alone.
+			for name, resolve := range map[string]func(root, base, p string, follow, stat bool) (resolved, error){
+				"resolve": self.resolve, "resolveWalk": self.resolveWalk,
+			} {
+				stat := tt.mode != 0
+				got, err := resolve(expand(tt.root), expand(tt.base), expand(tt.p), tt.follow, stat)
+				if tt.err != nil {
+					if !errors.Is(err, tt.err) {
+						t.Errorf("%s = %q, %v; want error %v", name, got.path, err, tt.err)
+					}
+					continue
 				}
-				return
-			}
-			if want := expand(tt.want); err != nil || got != want {
-				t.Errorf("resolve = %q, %v; want %q", got, err, want)
+				if want := expand(tt.want); err != nil || got.path != want {
+					t.Errorf("%s = %q, %v; want %q", name, got.path, err, want)
+				}
+				if stat && got.mode != tt.mode {
+					t.Errorf("%s: mode %#o, want %#o", name, got.mode, tt.mode)
+				}
 			}
 		})
 	}

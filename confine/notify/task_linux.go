@@ -6,73 +6,106 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// errNotCreating: the call, openat2 without O_CREAT, creates nothing.
-var errNotCreating = errors.New("the call creates nothing")
+// errNothing: the call changes nothing (openat2 for reading, an open of
+// a file that does not exist without O_CREAT, a write to a device).
+var errNothing = errors.New("the call changes nothing")
 
 // pathMax is PATH_MAX: the kernel refuses longer path arguments, and
 // longer symbolic link contents do not fit in a page either.
 const pathMax = 4096
 
-// task is the thread that made a call, read through /proc/TID. Every
-// /proc entry of a thread is reachable by its TID, although only
-// processes are listed.
+// firstRead is how much of a string is read at first: most paths are
+// shorter.
+const firstRead = 256
+
+// pageSize bounds the first read of a string: most paths end well
+// within the page they start in, and a read that crosses into an
+// unmapped page would come back short anyway.
+var pageSize = uint64(os.Getpagesize())
+
+// task is the thread that made a call. Its memory is read with
+// process_vm_readv, its /proc entries through /proc/TID: every /proc
+// entry of a thread is reachable by its TID, although only processes are
+// listed. One task value is reused for every call Serve reads, so that
+// reading a call allocates little.
 type task struct {
 	tid  int
-	mem  int // /proc/TID/mem
-	root int // /proc/TID/root, opened when first needed; -1 before
+	root int // the root directory every watched process shares; -1 until opened
 	st   *procStatus
+	buf  [pathMax]byte // scratch for strings read from memory and links
 }
 
-func openTask(tid int) (*task, error) {
-	mem, err := unix.Open(fmt.Sprintf("/proc/%d/mem", tid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("opening memory of thread %d: %w", tid, err)
-	}
-	return &task{tid: tid, mem: mem, root: -1}, nil
+func newTask() *task { return &task{root: -1} }
+
+// reset makes t the thread tid, keeping the shared root.
+func (t *task) reset(tid int) {
+	t.tid, t.st = tid, nil
 }
 
+// close releases what t holds for good.
 func (t *task) close() {
-	unix.Close(t.mem)
 	if t.root >= 0 {
 		unix.Close(t.root)
+		t.root = -1
 	}
 }
 
-func (t *task) proc(name string) string { return fmt.Sprintf("/proc/%d/%s", t.tid, name) }
+func (t *task) proc(name string) string { return "/proc/" + strconv.Itoa(t.tid) + "/" + name }
 
-// read reads len(b) bytes of the task's memory at addr.
+// read reads len(b) bytes of the task's memory at addr, or fewer when
+// the range runs into unmapped memory.
 func (t *task) read(addr uint64, b []byte) (int, error) {
 	if addr == 0 || addr > math.MaxInt64 {
 		return 0, unix.EFAULT
 	}
+	local := []unix.Iovec{{Base: &b[0]}}
+	local[0].SetLen(len(b))
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(b)}}
 	for {
-		n, err := unix.Pread(t.mem, b, int64(addr))
+		n, err := unix.ProcessVMReadv(t.tid, local, remote, 0)
 		if err == unix.EINTR {
 			continue
+		}
+		if n == 0 && err == nil {
+			err = unix.EFAULT
 		}
 		return n, err
 	}
 }
 
 // readString reads the NUL-terminated string at addr, as the kernel reads
-// a path argument. A read that crosses into unmapped memory comes back
-// short, so a string near the end of a mapping reads correctly.
+// a path argument. The first read is short and stops at the end of
+// addr's page, so a string near the end of a mapping reads correctly and
+// a short one costs one small copy.
 func (t *task) readString(addr uint64) (string, error) {
-	b := make([]byte, pathMax)
-	n, err := t.read(addr, b)
+	first := min(pageSize-addr%pageSize, firstRead)
+	n, err := t.read(addr, t.buf[:first])
 	if err != nil {
 		return "", fmt.Errorf("reading string at %#x: %w", addr, err)
 	}
-	if i := bytes.IndexByte(b[:n], 0); i >= 0 {
-		return string(b[:i]), nil
+	if i := bytes.IndexByte(t.buf[:n], 0); i >= 0 {
+		return string(t.buf[:i]), nil
 	}
-	if n == len(b) {
+	if uint64(n) < first {
+		return "", fmt.Errorf("reading string at %#x: %w", addr, unix.EFAULT)
+	}
+	// The string goes on, maybe into the next page.
+	m, err := t.read(addr+first, t.buf[first:])
+	if err != nil {
+		return "", fmt.Errorf("reading string at %#x: %w", addr, unix.EFAULT)
+	}
+	n += m
+	if i := bytes.IndexByte(t.buf[:n], 0); i >= 0 {
+		return string(t.buf[:i]), nil
+	}
+	if n == pathMax {
 		return "", unix.ENAMETOOLONG
 	}
 	return "", fmt.Errorf("reading string at %#x: %w", addr, unix.EFAULT)
@@ -99,19 +132,18 @@ func (t *task) openHow(addr, size uint64) (flags, resolve uint64, err error) {
 // link reads a /proc/TID magic link (cwd, fd/N): the path of what it
 // points to, in the task's mount namespace.
 func (t *task) link(name string) (string, error) {
-	return readlinkat(unix.AT_FDCWD, t.proc(name))
+	return t.readlinkat(unix.AT_FDCWD, t.proc(name))
 }
 
-func readlinkat(dirfd int, path string) (string, error) {
-	b := make([]byte, pathMax)
-	n, err := unix.Readlinkat(dirfd, path, b)
+func (t *task) readlinkat(dirfd int, path string) (string, error) {
+	n, err := unix.Readlinkat(dirfd, path, t.buf[:])
 	if err != nil {
 		return "", err
 	}
-	if n == len(b) {
+	if n == len(t.buf) {
 		return "", unix.ENAMETOOLONG
 	}
-	return string(b[:n]), nil
+	return string(t.buf[:n]), nil
 }
 
 func (t *task) comm() string {
@@ -205,19 +237,33 @@ func readFile(dirfd int, path string) ([]byte, error) {
 	}
 }
 
-// op reads what the call c with arguments req asks for.
+// op reads what the call c with arguments req asks for: everything but
+// the process (Pid, Comm) and a symbolic link's contents (Target), which
+// complete adds for the calls the supervisor reports. It returns
+// errNothing for a call that changes nothing.
 func (t *task) op(c call, req request) (Op, error) {
-	follow := req.follow
+	op := Op{Tid: t.tid, Syscall: c.name, Operation: c.op}
+	if req.op != "" {
+		op.Operation = req.op
+	}
+	if req.socket {
+		op.Domain, op.Type = req.domain, req.typ
+		return op, nil
+	}
 	root := ""
 	if req.how != 0 {
 		flags, resolve, err := t.openHow(req.how, req.howSize)
 		if err != nil {
 			return Op{}, err
 		}
-		if flags&unix.O_CREAT == 0 {
-			return Op{}, errNotCreating
+		if flags&openWrites == 0 {
+			return Op{}, errNothing
 		}
-		follow = flags&(unix.O_EXCL|unix.O_NOFOLLOW) == 0 && resolve&unix.RESOLVE_NO_SYMLINKS == 0
+		req.openFlags = flags
+		req = req.withOpenFlags()
+		if resolve&unix.RESOLVE_NO_SYMLINKS != 0 {
+			req.follow = false
+		}
 		if resolve&unix.RESOLVE_IN_ROOT != 0 {
 			// The directory descriptor is the root for this lookup:
 			// absolute paths and symbolic links start there, and ".."
@@ -229,13 +275,22 @@ func (t *task) op(c call, req request) (Op, error) {
 			root = dir
 		}
 	}
-	st, err := t.status()
+	stat := req.open || req.existing || req.fresh
+	r, err := t.resolveArg(req.path, root, req.follow, stat, req.emptyPath)
 	if err != nil {
 		return Op{}, err
 	}
-	op := Op{Pid: st.tgid, Tid: t.tid, Comm: t.comm(), Syscall: c.name, Operation: c.op}
-	if op.Path, err = t.resolveArg(req.path, root, follow); err != nil {
-		return Op{}, err
+	op.Path = r.path
+	if req.open {
+		if op.Operation, err = openOperation(req.openFlags, r.mode); err != nil {
+			return Op{}, err
+		}
+	} else if req.existing && r.mode == modeMissing {
+		// ENOENT in the kernel.
+		return Op{}, errNothing
+	} else if req.fresh && r.mode != modeMissing && r.mode != modeUnknown {
+		// EEXIST in the kernel, read-only mount or not.
+		return Op{}, errNothing
 	}
 	if req.from.set {
 		// From is information: a From that cannot be resolved (the
@@ -246,15 +301,46 @@ func (t *task) op(c call, req request) (Op, error) {
 			}
 		}
 		if op.From == "" {
-			op.From, _ = t.resolveArg(req.from, "", req.fromFollow)
-		}
-	}
-	if req.target != 0 {
-		if op.Target, err = t.readString(req.target); err != nil {
-			return Op{}, err
+			if f, err := t.resolveArg(req.from, "", req.fromFollow, false, false); err == nil {
+				op.From = f.path
+			}
 		}
 	}
 	return op, nil
+}
+
+// openOperation names what an open with flags does to a file of type
+// mode (modeMissing if there is none): "create" or "write", or
+// errNothing when it changes nothing.
+func openOperation(flags uint64, mode uint32) (string, error) {
+	f := uint32(flags)
+	switch {
+	case f&unix.O_TMPFILE == unix.O_TMPFILE:
+		// An unnamed file in a directory; anything else fails.
+		if mode != unix.S_IFDIR && mode != modeUnknown {
+			return "", errNothing
+		}
+		return "create", nil
+	case mode == modeUnknown:
+		// In a directory the supervisor cannot search: the call fails
+		// with EACCES in the task too.
+		if f&unix.O_CREAT != 0 {
+			return "create", nil
+		}
+		return "write", nil
+	case mode == modeMissing:
+		if f&unix.O_CREAT == 0 {
+			return "", errNothing // ENOENT
+		}
+		return "create", nil
+	case f&(unix.O_CREAT|unix.O_EXCL) == unix.O_CREAT|unix.O_EXCL:
+		return "", errNothing // EEXIST
+	case mode == unix.S_IFREG:
+		return "write", nil
+	}
+	// A directory fails with EISDIR; writing to a device, a FIFO or a
+	// socket changes no file, and read-only mounts allow it.
+	return "", errNothing
 }
 
 // fdPath is the path of what the task's descriptor dirfd (its working
@@ -284,20 +370,33 @@ func (t *task) fdPath(dirfd int32) (string, error) {
 	return p, nil
 }
 
-// resolveArg reads and resolves one path argument.
-func (t *task) resolveArg(a pathArg, root string, follow bool) (string, error) {
-	p, err := t.readString(a.addr)
-	if err != nil {
-		return "", err
+// resolveArg reads and resolves one path argument. With emptyPath
+// (AT_EMPTY_PATH, or futimesat's NULL), an empty path names the
+// descriptor itself.
+func (t *task) resolveArg(a pathArg, root string, follow, stat, emptyPath bool) (resolved, error) {
+	var p string
+	if a.addr != 0 || !emptyPath {
+		var err error
+		if p, err = t.readString(a.addr); err != nil {
+			return resolved{}, err
+		}
 	}
 	if p == "" {
-		return "", unix.ENOENT
+		if !emptyPath {
+			return resolved{}, unix.ENOENT
+		}
+		self, err := t.fdPath(a.dirfd)
+		if err != nil {
+			return resolved{}, err
+		}
+		return resolved{path: self, mode: modeUnknown}, nil
 	}
 	base := ""
 	if !strings.HasPrefix(p, "/") && root == "" {
+		var err error
 		if base, err = t.fdPath(a.dirfd); err != nil {
-			return "", err
+			return resolved{}, err
 		}
 	}
-	return t.resolve(root, base, p, follow)
+	return t.resolve(root, base, p, follow, stat)
 }

@@ -37,8 +37,11 @@ func Disassemble(prog []unix.SockFilter) string {
 			op, operand, note = "ld", "#len", "A = sizeof(seccomp_data)"
 		case unix.BPF_LD | unix.BPF_IMM:
 			op, operand = "ld", fmt.Sprintf("#%#x", in.K)
-		case unix.BPF_ALU | unix.BPF_AND | unix.BPF_K:
+		case opAnd:
 			op, operand = "and", fmt.Sprintf("#%#x", in.K)
+			if s.kind == accArgLow && s.callsKnown && callNames(info, s.calls) == "socket" && s.arg == 1 && in.K == sockTypeMask {
+				note = "A &= SOCK_TYPE_MASK"
+			}
 		case unix.BPF_MISC | unix.BPF_TAX:
 			op = "tax"
 		case unix.BPF_MISC | unix.BPF_TXA:
@@ -63,7 +66,7 @@ func Disassemble(prog []unix.SockFilter) string {
 					operand = fmt.Sprintf("#%d", in.K)
 				}
 				note = nrName(info, in.Code, in.K)
-			case accArgLow:
+			case accArgLow, accArgHigh:
 				note = argValueName(info, s, in.Code, in.K)
 			}
 		case opRet:
@@ -96,13 +99,14 @@ const (
 	accNR
 	accArch
 	accArgLow
+	accArgHigh
 )
 
 // accState is what is known at one instruction on every path reaching it.
 type accState struct {
 	reached bool
 	kind    accKind
-	arg     int // for accArgLow
+	arg     int // for accArgLow and accArgHigh
 	// calls are the syscall numbers the paths reaching here are known to
 	// be in (set by a taken "jeq" on the syscall number), when callsKnown.
 	calls      []uint32
@@ -156,8 +160,14 @@ func flow(prog []unix.SockFilter) []accState {
 				n.kind = accArch
 			case in.K >= 16 && in.K < 64 && in.K%8 == 0:
 				n.kind, n.arg = accArgLow, int(in.K-16)/8
+			case in.K >= 16 && in.K < 64 && in.K%8 == 4:
+				n.kind, n.arg = accArgHigh, int(in.K-16)/8
 			}
 			to(pc+1, n)
+		case in.Code == opAnd:
+			// A masked argument is still that argument, for naming the
+			// values compared with it.
+			to(pc+1, s)
 		case in.Code&0x07 == unix.BPF_RET:
 		case in.Code == unix.BPF_JMP|unix.BPF_JA:
 			to(pc+1+int(in.K), s)
@@ -256,15 +266,39 @@ func argValueName(info *archInfo, s accState, code uint16, k uint32) string {
 	case only("ioctl") && s.arg == 1 && code == opJEQ:
 		return map[uint32]string{tiocsti: "TIOCSTI", tioclinux: "TIOCLINUX"}[k]
 	case only("socket") && s.arg == 0 && code == opJEQ:
-		return map[uint32]string{afUnix: "AF_UNIX"}[k]
+		return map[uint32]string{afUnix: "AF_UNIX", afInet: "AF_INET", afInet6: "AF_INET6", afPacket: "AF_PACKET"}[k]
+	case only("socket") && s.arg == 1 && code == opJEQ:
+		return map[uint32]string{sockRaw: "SOCK_RAW", sockPacket: "SOCK_PACKET"}[k]
+	case only("utimensat") && s.arg == 1 && code == opJEQ && k == 0:
+		if s.kind == accArgHigh {
+			return "NULL (high 32 bits)"
+		}
+		return "NULL (low 32 bits)"
 	case only("clone", "unshare") && s.arg == 0 && code == opJSET:
 		return cloneFlagNames(k)
 	case (only("open") && s.arg == 1 || only("openat") && s.arg == 2) && code == opJSET:
-		return map[uint32]string{oCreat: "O_CREAT"}[k]
+		return openFlagNames(k)
 	case only("seccomp") && s.arg == 1 && code == opJSET:
 		return map[uint32]string{unix.SECCOMP_FILTER_FLAG_NEW_LISTENER: "SECCOMP_FILTER_FLAG_NEW_LISTENER"}[k]
 	}
 	return ""
+}
+
+func openFlagNames(k uint32) string {
+	var names []string
+	for _, f := range []struct {
+		bit  uint32
+		name string
+	}{{oWronly, "O_WRONLY"}, {oRdwr, "O_RDWR"}, {oCreat, "O_CREAT"}, {oTrunc, "O_TRUNC"}} {
+		if k&f.bit != 0 {
+			names = append(names, f.name)
+			k &^= f.bit
+		}
+	}
+	if k != 0 {
+		names = append(names, fmt.Sprintf("%#x", k))
+	}
+	return strings.Join(names, "|")
 }
 
 func cloneFlagNames(k uint32) string {

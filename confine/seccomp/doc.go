@@ -67,13 +67,19 @@
 // # The notify filter
 //
 // BuildNotify builds a second, separate filter that refuses nothing by
-// itself: it sends every system call that creates a directory entry
-// (open and openat only with O_CREAT) to a supervisor outside the
-// sandbox with SECCOMP_RET_USER_NOTIF, and allows every other call.
-// InstallListener installs it on the calling thread and returns the
-// listener the supervisor reads; package confine/notify is that
-// supervisor. It lets sandbar refuse paths that do not exist yet, which
-// no mount can protect. docs/notify.md describes it.
+// itself: it sends system calls to a supervisor outside the sandbox with
+// SECCOMP_RET_USER_NOTIF, and allows every other call. What it sends
+// depends on NotifyOptions: the calls that create a directory entry
+// (open and openat only with O_CREAT); with Writes, every call that
+// changes the file system through a path (open and openat with any of
+// O_WRONLY, O_RDWR, O_CREAT and O_TRUNC); socket() for Unix, raw and
+// packet sockets with UnixSockets and RawSockets. InstallListener
+// installs it on the calling thread and returns the listener the
+// supervisor reads; package confine/notify is that supervisor, and
+// CheckListener tells whether this process can have one at all. It lets
+// sandbar refuse paths that do not exist yet, which no mount can
+// protect, and report what the sandbox refuses. docs/notify.md and
+// docs/violations.md describe it.
 //
 // The package builds only on Linux; on other systems it is empty.
 package seccomp

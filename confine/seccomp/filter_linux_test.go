@@ -87,6 +87,9 @@ func evaluate(t *testing.T, prog []unix.SockFilter, d seccompData) uint32 {
 			continue
 		case opRet:
 			return in.K
+		case opAnd:
+			a &= in.K
+			continue
 		case opJEQ:
 			cond = a == in.K
 		case opJGE:

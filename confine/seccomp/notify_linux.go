@@ -4,65 +4,144 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// oCreat is O_CREAT, the same on every Arch here (asm-generic 0100).
-const oCreat = 0o100
+// Open flags, the same on every Arch here (asm-generic): O_WRONLY,
+// O_RDWR, O_CREAT and O_TRUNC. Opening with any of them may change the
+// file system; opening with none only reads.
+const (
+	oWronly = 0o1
+	oRdwr   = 0o2
+	oCreat  = 0o100
+	oTrunc  = 0o1000
+
+	oWrite = oWronly | oRdwr | oCreat | oTrunc
+)
+
+// Socket arguments, the same on every Arch here.
+const (
+	afInet     = 2
+	afInet6    = 10
+	afPacket   = 17
+	sockRaw    = 3
+	sockPacket = 10
+	// sockTypeMask keeps the type of socket(2)'s type argument, without
+	// SOCK_NONBLOCK and SOCK_CLOEXEC.
+	sockTypeMask = 0xf
+)
 
 // retNotify hands the system call to the supervisor holding the filter's
 // listener, which answers for the kernel (SECCOMP_RET_USER_NOTIF).
 const retNotify = unix.SECCOMP_RET_USER_NOTIF
 
+// opAnd is A &= k.
+const opAnd = unix.BPF_ALU | unix.BPF_AND | unix.BPF_K
+
+// NotifyOptions say which system calls BuildNotify's filter sends to the
+// supervisor. The zero value sends the calls that create a directory
+// entry, and nothing else.
+type NotifyOptions struct {
+	// Writes also sends every other call that changes the file system
+	// through a path: opening an existing file for writing or truncation,
+	// truncate, unlink, rmdir, chmod, chown, utimes and the extended
+	// attribute calls. Calls on a descriptor alone (write, ftruncate,
+	// fchmod, fchown, futimens, fsetxattr) are not sent: they act on a
+	// file the process already opened.
+	Writes bool
+	// UnixSockets sends socket(AF_UNIX, ...). The supervisor decides:
+	// sandbar answers EPERM. Stacked filters combine by precedence, and
+	// ERRNO ranks above USER_NOTIF, so this only reaches the supervisor
+	// when no other filter refuses the call: the main filter must then be
+	// built with AllowUnixSockets.
+	UnixSockets bool
+	// RawSockets sends socket() for raw and packet sockets: AF_INET and
+	// AF_INET6 with SOCK_RAW or SOCK_PACKET, and AF_PACKET. The sandbox
+	// holds no CAP_NET_RAW, so the kernel refuses them itself; the
+	// supervisor gets to see the attempt.
+	RawSockets bool
+}
+
 // notifyCall is one system call the notify filter sends to the
 // supervisor.
 type notifyCall struct {
 	syscall string
-	// flagsArg is the index of the open flags argument when the call is
-	// sent only if they contain O_CREAT; -1 when it is always sent.
-	flagsArg int
-	only     Arch // if set, the system call exists only on this Arch
+	// check is the label of the argument check that decides whether the
+	// call is sent; "" when it always is.
+	check string
+	// writes: sent only with NotifyOptions.Writes (the call changes the
+	// file system without creating a directory entry).
+	writes bool
+	only   Arch // if set, the system call exists only on this Arch
 }
 
-// notifyCalls are the system calls that create a directory entry, in
-// filter order. open and openat come first: they are the most frequent
-// calls here and the only ones whose arguments decide, so the kernel runs
-// the program for them on every call. The others are answered from the
-// kernel's per-syscall cache when the filter allows them, which it never
-// does, so their order does not matter.
+// notifyCalls are the system calls the notify filter may send, in filter
+// order. The calls whose arguments decide come first: the kernel runs the
+// program for them on every call, and open and openat are the most
+// frequent calls here. For the others the answer depends only on the
+// number, and the kernel answers from a per-syscall cache when it is
+// ALLOW; sent calls leave the kernel anyway.
 var notifyCalls = []notifyCall{
-	{syscall: "openat", flagsArg: 2},
-	{syscall: "open", flagsArg: 1, only: AMD64},
+	{syscall: "openat", check: "open-flags"},
+	{syscall: "open", check: "open-flags", only: AMD64},
+	{syscall: "socket", check: "socket"},
+	// utimensat(fd, NULL, ...) is futimens(fd): no path to report.
+	{syscall: "utimensat", check: "utimensat-path", writes: true},
 	// open_how, with the flags, is in memory: always sent.
-	{syscall: "openat2", flagsArg: -1},
-	{syscall: "creat", flagsArg: -1, only: AMD64},
-	{syscall: "mkdirat", flagsArg: -1},
-	{syscall: "mkdir", flagsArg: -1, only: AMD64},
-	{syscall: "mknodat", flagsArg: -1},
-	{syscall: "mknod", flagsArg: -1, only: AMD64},
-	{syscall: "renameat2", flagsArg: -1},
-	{syscall: "renameat", flagsArg: -1},
-	{syscall: "rename", flagsArg: -1, only: AMD64},
-	{syscall: "linkat", flagsArg: -1},
-	{syscall: "link", flagsArg: -1, only: AMD64},
-	{syscall: "symlinkat", flagsArg: -1},
-	{syscall: "symlink", flagsArg: -1, only: AMD64},
+	{syscall: "openat2"},
+	{syscall: "creat", only: AMD64},
+	{syscall: "mkdirat"},
+	{syscall: "mkdir", only: AMD64},
+	{syscall: "mknodat"},
+	{syscall: "mknod", only: AMD64},
+	{syscall: "renameat2"},
+	{syscall: "renameat"},
+	{syscall: "rename", only: AMD64},
+	{syscall: "linkat"},
+	{syscall: "link", only: AMD64},
+	{syscall: "symlinkat"},
+	{syscall: "symlink", only: AMD64},
+	{syscall: "truncate", writes: true},
+	{syscall: "unlinkat", writes: true},
+	{syscall: "unlink", writes: true, only: AMD64},
+	{syscall: "rmdir", writes: true, only: AMD64},
+	{syscall: "fchmodat", writes: true},
+	{syscall: "fchmodat2", writes: true},
+	{syscall: "chmod", writes: true, only: AMD64},
+	{syscall: "fchownat", writes: true},
+	{syscall: "chown", writes: true, only: AMD64},
+	{syscall: "lchown", writes: true, only: AMD64},
+	{syscall: "futimesat", writes: true, only: AMD64},
+	{syscall: "utimes", writes: true, only: AMD64},
+	{syscall: "utime", writes: true, only: AMD64},
+	{syscall: "setxattr", writes: true},
+	{syscall: "lsetxattr", writes: true},
+	{syscall: "setxattrat", writes: true},
+	{syscall: "removexattr", writes: true},
+	{syscall: "lremovexattr", writes: true},
+	{syscall: "removexattrat", writes: true},
 }
 
-// BuildNotify returns the filter that sends every system call creating a
-// directory entry to a supervisor (SECCOMP_RET_USER_NOTIF) and allows
-// every other call. The supervisor (package confine/notify) reads the
-// path, resolves it and answers for the kernel: refuse, or carry on.
+// BuildNotify returns the filter that sends system calls to a supervisor
+// (SECCOMP_RET_USER_NOTIF) and allows every other call. The supervisor
+// (package confine/notify) reads the path, resolves it and answers for
+// the kernel: refuse, or carry on.
 //
-// The calls sent are creat, mkdir, mkdirat, mknod, mknodat, rename,
+// With the zero NotifyOptions the calls sent are those that create a
+// directory entry: creat, mkdir, mkdirat, mknod, mknodat, rename,
 // renameat, renameat2, link, linkat, symlink, symlinkat and openat2
 // (whose flags are in memory, out of a filter's reach), and open and
-// openat only when their flags contain O_CREAT, so that opening a file
-// for reading never leaves the kernel. Calls through a foreign ABI, and
-// x32 calls on amd64, are allowed: this filter is stacked on Build's,
-// which kills them.
+// openat only when their flags contain O_CREAT. With Writes, open and
+// openat are sent when their flags contain any of O_WRONLY, O_RDWR,
+// O_CREAT and O_TRUNC, and so are the calls that change the file system
+// through a path (see NotifyOptions). Opening a file for reading never
+// leaves the kernel. UnixSockets and RawSockets add socket() for those
+// domains and types. Calls through a foreign ABI, and x32 calls on
+// amd64, are allowed: this filter is stacked on Build's, which kills
+// them.
 //
 // The filter refuses one call itself, with EPERM: seccomp(2) with
 // SECCOMP_FILTER_FLAG_NEW_LISTENER. When filters stacked on one another
@@ -72,12 +151,18 @@ var notifyCalls = []notifyCall{
 // own could answer for sandbar's supervisor. Other filters, such as a
 // nested sandbox's, stay allowed: any refusal they make only adds to
 // this one.
-func BuildNotify(arch Arch) ([]unix.SockFilter, error) {
+func BuildNotify(arch Arch, opts NotifyOptions) ([]unix.SockFilter, error) {
 	b, err := newProgram(arch, "seccomp notify filter")
 	if err != nil {
 		return nil, err
 	}
 	a, info, nr := &b.assembler, b.info, b.nr
+	sockets := opts.UnixSockets || opts.RawSockets
+	sent := func(c notifyCall) bool {
+		return (c.only == 0 || c.only == arch) && (opts.Writes || !c.writes) &&
+			(c.syscall != "socket" || sockets)
+	}
+
 	a.stmt(opLoad, offArch)
 	a.jump(opJEQ, info.auditArch, "", "allow")
 	a.stmt(opLoad, offNR)
@@ -85,12 +170,12 @@ func BuildNotify(arch Arch) ([]unix.SockFilter, error) {
 		a.jump(opJGE, x32Bit, "allow", "")
 	}
 	for _, c := range notifyCalls {
-		if c.only != 0 && c.only != arch {
+		if !sent(c) {
 			continue
 		}
 		target := "notify"
-		if c.flagsArg >= 0 {
-			target = "flags-" + c.syscall
+		if c.check != "" {
+			target = c.check + "-" + c.syscall
 		}
 		a.jump(opJEQ, nr(c.syscall), target, "")
 	}
@@ -99,13 +184,49 @@ func BuildNotify(arch Arch) ([]unix.SockFilter, error) {
 
 	// open(path, flags, mode) and openat(dirfd, path, flags, mode): the
 	// kernel takes flags as an int, so the low 32 bits decide.
+	openFlags := uint32(oCreat)
+	if opts.Writes {
+		openFlags = oWrite
+	}
 	for _, c := range notifyCalls {
-		if c.flagsArg < 0 || (c.only != 0 && c.only != arch) {
+		if !sent(c) {
 			continue
 		}
-		a.label("flags-" + c.syscall)
-		a.stmt(opLoad, offArgLow(c.flagsArg))
-		a.jump(opJSET, oCreat, "notify", "allow")
+		switch c.check {
+		case "open-flags":
+			arg := map[string]int{"open": 1, "openat": 2}[c.syscall]
+			a.label("open-flags-" + c.syscall)
+			a.stmt(opLoad, offArgLow(arg))
+			a.jump(opJSET, openFlags, "notify", "allow")
+		case "utimensat-path":
+			// utimensat(dirfd, path, times, flags): a NULL path (both
+			// halves zero) names the descriptor itself.
+			a.label("utimensat-path-" + c.syscall)
+			a.stmt(opLoad, offArgLow(1))
+			a.jump(opJEQ, 0, "", "notify")
+			a.stmt(opLoad, offArgLow(1)+4)
+			a.jump(opJEQ, 0, "allow", "notify")
+		case "socket":
+			// socket(domain, type, protocol): domain and type are ints.
+			a.label("socket-" + c.syscall)
+			a.stmt(opLoad, offArgLow(0))
+			if opts.UnixSockets {
+				a.jump(opJEQ, afUnix, "notify", "")
+			}
+			if opts.RawSockets {
+				a.jump(opJEQ, afPacket, "notify", "")
+				a.jump(opJEQ, afInet, "socket-type", "")
+				a.jump(opJEQ, afInet6, "socket-type", "")
+			}
+			a.stmt(opRet, retAllow)
+			if opts.RawSockets {
+				a.label("socket-type")
+				a.stmt(opLoad, offArgLow(1))
+				a.stmt(opAnd, sockTypeMask)
+				a.jump(opJEQ, sockRaw, "notify", "")
+				a.jump(opJEQ, sockPacket, "notify", "allow")
+			}
+		}
 	}
 
 	// seccomp(op, flags, args): flags is an unsigned int.
@@ -189,4 +310,69 @@ func InstallListener(prog []unix.SockFilter) (int, error) {
 	// too, so the command never inherits it whatever the kernel does.
 	unix.CloseOnExec(fd)
 	return fd, nil
+}
+
+// CheckListener reports whether a command can be put under a notify
+// filter here: the kernel has seccomp user notification with
+// SECCOMP_USER_NOTIF_FLAG_CONTINUE (Linux 5.5), and nothing already
+// filtering this process refuses a filter with a listener (sandbar's own
+// sandbox does, so a sandbar nested in another runs without one). It
+// installs a filter that allows everything, with a listener, on a thread
+// of its own that exits at once, and remembers the answer.
+func CheckListener() error {
+	listenerOnce.Do(func() { listenerErr = checkListener() })
+	return listenerErr
+}
+
+var (
+	listenerOnce sync.Once
+	listenerErr  error
+)
+
+func checkListener() error {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return fmt.Errorf("reading the kernel version: %w", err)
+	}
+	release := unix.ByteSliceToString(uts.Release[:])
+	if !kernelAtLeast(release, 5, 5) {
+		return fmt.Errorf("Linux %s predates seccomp user notification with continue (5.5)", release)
+	}
+	return installProbe()
+}
+
+// installProbe installs a filter that allows everything, with a listener,
+// on a thread that then ends, taking the filter with it.
+func installProbe() error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// A goroutine that ends locked to the main thread does not
+			// end it: Go parks the thread for good, filter and all. Hand
+			// over to a goroutine that cannot run here, as this one
+			// keeps the main thread while it waits.
+			errc <- installProbe()
+			runtime.UnlockOSThread()
+			return
+		}
+		// Never unlocked: the thread ends with the goroutine.
+		fd, err := InstallListener([]unix.SockFilter{{Code: opRet, K: retAllow}})
+		if err == nil {
+			unix.Close(fd)
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// kernelAtLeast reports whether the release ("6.8.0-45-generic") is at
+// least major.minor. An unreadable release counts as new enough: the
+// install is the real test.
+func kernelAtLeast(release string, major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(release, "%d.%d", &ma, &mi); err != nil {
+		return true
+	}
+	return ma > major || ma == major && mi >= minor
 }
