@@ -50,6 +50,7 @@ var gitDirNames = []string{"hooks", "config", "commondir"}
 
 type protector struct {
 	home     string
+	res      *resolver // nil: a fresh one on first use
 	writable func(string) bool
 	cache    ScanCache
 	now      func() time.Time
@@ -73,7 +74,10 @@ func (p *protector) protect(path, why string) {
 	if p.seen == nil {
 		p.seen = map[string]bool{}
 	}
-	r, exists, err := resolve(path)
+	if p.res == nil {
+		p.res = newResolver()
+	}
+	r, exists, err := p.res.resolve(path)
 	if err != nil || p.seen[r] {
 		return
 	}
@@ -85,7 +89,7 @@ func (p *protector) protect(path, why string) {
 		p.missing = append(p.missing, Watched{Path: r, Rule: why})
 		return
 	}
-	p.found = append(p.found, confine.Path{Path: r, Access: confine.ReadOnly, Dir: isDir(r), Why: why})
+	p.found = append(p.found, confine.Path{Path: r, Access: confine.ReadOnly, Dir: p.res.isDir(r), Why: why})
 }
 
 func (p *protector) scan(roots []string) {
