@@ -154,6 +154,10 @@ func Load(opts Options) (*Sandbox, error) {
 		}
 	}
 
+	// The cached scans of the folders are needed only once the policies
+	// are read and their paths resolved; read them meanwhile.
+	cached := opts.ScanCache.prefetch(sb.Folders)
+
 	var errs policy.ErrorList
 	layers := []*policy.Policy{withBase(policy.Default(), opts.Home, opts.Home)}
 	if opts.UserPolicy != "" {
@@ -221,7 +225,7 @@ func Load(opts Options) (*Sandbox, error) {
 		// Fail closed and say so: the socket stays unreachable.
 		sb.Warnings = append(sb.Warnings, fmt.Sprintf("%s: allowUnixSockets %q is not supported on Linux yet; the command cannot reach any Unix socket on the host", v.Pos, v.Text))
 	}
-	if err := sb.buildPaths(layers, opts); err != nil {
+	if err := sb.buildPaths(layers, opts, cached); err != nil {
 		return nil, err
 	}
 	sb.Env = filterEnv(opts.Environ, sb.Effective)

@@ -23,7 +23,7 @@ type rule struct {
 // built-in default hides and a repository can hide a path the user allowed;
 // within one layer the narrower access wins. Protected paths come last and
 // win over everything.
-func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
+func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options, cached func(root string) *scan) error {
 	rules := map[string]rule{}
 	add := func(path string, r rule) {
 		old, ok := rules[path]
@@ -99,7 +99,7 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
 		}
 	}
 	sort.Strings(roots)
-	prot := protector{home: opts.Home, cache: opts.ScanCache, now: sb.now, res: res, writable: func(path string) bool {
+	prot := protector{home: opts.Home, cache: opts.ScanCache, cached: cached, now: sb.now, res: res, writable: func(path string) bool {
 		return spec.AccessOf(path).Access == confine.ReadWrite
 	}}
 	for _, own := range opts.OwnPaths {

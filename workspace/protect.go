@@ -53,6 +53,7 @@ type protector struct {
 	res      *resolver // nil: a fresh one on first use
 	writable func(string) bool
 	cache    ScanCache
+	cached   func(root string) *scan // the cache's scan of root
 	now      func() time.Time
 	found    []confine.Path
 	// unpinned are found paths whose parents need no pinning.
@@ -111,7 +112,11 @@ func (p *protector) scan(roots []string) {
 		}
 		if !skip {
 			walked = append(walked, root)
-			sc := p.cache.load(root).update(root, p.writable, p.now())
+			load := p.cache.load
+			if p.cached != nil {
+				load = p.cached
+			}
+			sc := load(root).update(root, p.writable, p.now())
 			p.cache.save(sc)
 			p.scans = append(p.scans, sc)
 			p.fromScan(sc)

@@ -207,6 +207,30 @@ func (c ScanCache) load(root string) *scan {
 	return s
 }
 
+// prefetch starts reading the cached scans of roots on another goroutine
+// and returns the function that hands them out, waiting for them if need
+// be; it reads any other root when asked.
+func (c ScanCache) prefetch(roots []string) func(root string) *scan {
+	done := make(chan map[string]*scan, 1)
+	go func() {
+		m := map[string]*scan{}
+		for _, r := range roots {
+			m[r] = c.load(r)
+		}
+		done <- m
+	}()
+	var m map[string]*scan
+	return func(root string) *scan {
+		if m == nil {
+			m = <-done
+		}
+		if s, ok := m[root]; ok {
+			return s
+		}
+		return c.load(root)
+	}
+}
+
 func (c ScanCache) save(s *scan) {
 	if c.Dir == "" || s.fresh == 0 {
 		return
