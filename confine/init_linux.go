@@ -43,12 +43,16 @@ func MaybeInit() {
 
 // forwarded are the signals the init passes on to the command's process
 // group. SIGKILL and SIGSTOP cannot be caught; SIGKILL on the init is how
-// the whole sandbox is torn down.
+// the whole sandbox is torn down. The first four are those sandbar
+// forwards to the init.
 var forwarded = []os.Signal{
 	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGALRM,
 	syscall.SIGCONT,
 }
+
+// fromSandbar is how many of forwarded sandbar itself forwards.
+const fromSandbar = 4
 
 // runInit is PID 1 of the sandbox. args: STATUS-FD EXE-FD LIFELINE-FD
 // NOTIFY-FD -- ARGV... NOTIFY-FD is -1 when nothing needs watching.
@@ -68,13 +72,19 @@ func runInit(args []string) int {
 	argv := args[5:]
 
 	// Registering a signal waits for a round trip to the Go runtime's
-	// signal thread, 0.5 ms for all of them, so it goes on while the
-	// command is being prepared, and is complete before it starts.
+	// signal thread, several thread switches: 0.5 ms for all of them on
+	// an idle machine, much more on a busy one. So it goes on while the
+	// command is being prepared; the signals sandbar forwards are
+	// registered before the command starts, the others (which only a
+	// process aiming at the init itself sends) while it starts: one of
+	// them arriving in that first fraction of a millisecond ends the
+	// sandbox instead of reaching the command.
 	sigs := make(chan os.Signal, 32)
 	registered := make(chan struct{})
 	go func() {
-		signal.Notify(sigs, forwarded...)
+		signal.Notify(sigs, forwarded[:fromSandbar]...)
 		close(registered)
+		signal.Notify(sigs, forwarded[fromSandbar:]...)
 	}()
 
 	// The lifeline is a pipe whose only writer is sandbar. When sandbar
@@ -83,12 +93,16 @@ func runInit(args []string) int {
 	// a parent-death signal, but that signal is lost whenever credentials
 	// change after it is set, and bwrap changes them while it builds the
 	// sandbox; a pipe has no such exceptions.
+	// Read through the runtime's poller, so that waiting takes no thread
+	// of its own: every thread the init starts is one more to start and
+	// to stop.
 	orphaned := make(chan struct{})
+	unix.SetNonblock(lifeFD, true)
+	lifeline := os.NewFile(uintptr(lifeFD), "lifeline")
 	go func() {
 		var b [1]byte
 		for {
-			n, err := unix.Read(lifeFD, b[:])
-			if n == 0 || (err != nil && err != unix.EINTR) {
+			if _, err := lifeline.Read(b[:]); err != nil {
 				close(orphaned)
 				return
 			}
@@ -172,46 +186,43 @@ func runInit(args []string) int {
 		}
 		return report(initStatus{ExitCode: code, Error: err.Error()})
 	}
-	// Reap everything: as PID 1 the init inherits every orphan. A
-	// blocking wait4 rather than a SIGCHLD handler: it returns as soon as
-	// a child exits, without a round trip through the runtime's signal
-	// thread.
-	exited := make(chan unix.WaitStatus, 1)
 	go func() {
-		for {
-			var ws unix.WaitStatus
-			pid, err := unix.Wait4(-1, &ws, 0, nil)
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return
-			}
-			if pid == child {
-				exited <- ws
-				return
-			}
-		}
+		<-orphaned
+		// Everything in the namespace but us; our exit takes the rest.
+		unix.Kill(-1, syscall.SIGKILL)
+		os.Exit(128 + int(syscall.SIGKILL))
 	}()
-	for {
-		select {
-		case <-orphaned:
-			// Everything in the namespace but us; our exit takes the
-			// rest.
-			unix.Kill(-1, syscall.SIGKILL)
-			return 128 + int(syscall.SIGKILL)
-		case ws := <-exited:
-			// Returning ends PID 1, and the kernel kills whatever the
-			// command left running in the background.
-			if ws.Signaled() {
-				return report(initStatus{Signal: int(ws.Signal())})
-			}
-			return report(initStatus{ExitCode: ws.ExitStatus()})
-		case sig := <-sigs:
+	go func() {
+		for sig := range sigs {
 			if err := unix.Kill(-child, sig.(syscall.Signal)); err != nil {
 				unix.Kill(child, sig.(syscall.Signal))
 			}
 		}
+	}()
+	// Reap everything: as PID 1 the init inherits every orphan. A
+	// blocking wait4 on this goroutine rather than a SIGCHLD handler: it
+	// returns as soon as a child exits, without a round trip through the
+	// runtime's signal thread, and needs no thread of its own.
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			// No child left, yet the command was not reaped: cannot
+			// happen, as only the init reaps.
+			return report(initStatus{ExitCode: 125, Error: "waiting for the command: " + err.Error()})
+		}
+		if pid != child {
+			continue
+		}
+		// Returning ends PID 1, and the kernel kills whatever the
+		// command left running in the background.
+		if ws.Signaled() {
+			return report(initStatus{Signal: int(ws.Signal())})
+		}
+		return report(initStatus{ExitCode: ws.ExitStatus()})
 	}
 }
 
