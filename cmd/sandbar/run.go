@@ -83,15 +83,13 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	// signal thread, 0.3 ms for these four, so it goes on while the run
 	// is prepared. Until it is done a signal kills sandbar, which cuts
 	// the lifeline and ends the sandbox, as it did before registering.
+	// The signals are not unregistered (as many round trips again): the
+	// process exits when cmdRun returns.
 	sigs := make(chan os.Signal, 8)
 	registered := make(chan struct{})
 	go func() {
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 		close(registered)
-	}()
-	defer func() {
-		<-registered
-		signal.Stop(sigs)
 	}()
 
 	journal, err := sb.Journal(places.Runs)
