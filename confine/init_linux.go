@@ -43,12 +43,16 @@ func MaybeInit() {
 
 // forwarded are the signals the init passes on to the command's process
 // group. SIGKILL and SIGSTOP cannot be caught; SIGKILL on the init is how
-// the whole sandbox is torn down.
+// the whole sandbox is torn down. The first four are those sandbar
+// forwards to the init.
 var forwarded = []os.Signal{
 	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGALRM,
 	syscall.SIGCONT,
 }
+
+// fromSandbar is how many of forwarded sandbar itself forwards.
+const fromSandbar = 4
 
 // runInit is PID 1 of the sandbox. args: STATUS-FD EXE-FD LIFELINE-FD
 // NOTIFY-FD NET-FD -- ARGV... NOTIFY-FD is -1 when nothing needs
@@ -77,18 +81,38 @@ func runInit(args []string) int {
 	statusFD, exeFD, lifeFD, notifyFD, netFD := fds[0], fds[1], fds[2], fds[3], fds[4]
 	argv := args[6:]
 
+	// Registering a signal waits for a round trip to the Go runtime's
+	// signal thread, several thread switches: 0.5 ms for all of them on
+	// an idle machine, much more on a busy one. So it goes on while the
+	// command is being prepared; the signals sandbar forwards are
+	// registered before the command starts, the others (which only a
+	// process aiming at the init itself sends) while it starts: one of
+	// them arriving in that first fraction of a millisecond ends the
+	// sandbox instead of reaching the command.
+	sigs := make(chan os.Signal, 32)
+	registered := make(chan struct{})
+	go func() {
+		signal.Notify(sigs, forwarded[:fromSandbar]...)
+		close(registered)
+		signal.Notify(sigs, forwarded[fromSandbar:]...)
+	}()
+
 	// The lifeline is a pipe whose only writer is sandbar. When sandbar
 	// dies, however it dies, the read sees end of file and the sandbox
 	// goes with it. bwrap's --die-with-parent should do the same through
 	// a parent-death signal, but that signal is lost whenever credentials
 	// change after it is set, and bwrap changes them while it builds the
 	// sandbox; a pipe has no such exceptions.
+	// Read through the runtime's poller, so that waiting takes no thread
+	// of its own: every thread the init starts is one more to start and
+	// to stop.
 	orphaned := make(chan struct{})
+	unix.SetNonblock(lifeFD, true)
+	lifeline := os.NewFile(uintptr(lifeFD), "lifeline")
 	go func() {
 		var b [1]byte
 		for {
-			n, err := unix.Read(lifeFD, b[:])
-			if n == 0 || (err != nil && err != unix.EINTR) {
+			if _, err := lifeline.Read(b[:]); err != nil {
 				close(orphaned)
 				return
 			}
@@ -96,8 +120,7 @@ func runInit(args []string) int {
 	}()
 	status := os.NewFile(uintptr(statusFD), "status")
 	report := func(st initStatus) int {
-		b, _ := json.Marshal(st)
-		status.Write(append(b, '\n'))
+		status.Write(st.line())
 		status.Close()
 		if st.Signal != 0 {
 			return 128 + st.Signal
@@ -144,9 +167,6 @@ func runInit(args []string) int {
 		return report(initStatus{ExitCode: code, Error: err.Error()})
 	}
 
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, append([]os.Signal{syscall.SIGCHLD}, forwarded...)...)
-
 	// Sandbar may have died, or cancelled the run, while bwrap was still
 	// building the sandbox: then the command must not start at all.
 	if cut(lifeFD) {
@@ -177,6 +197,7 @@ func runInit(args []string) int {
 		}
 	}
 
+	<-registered
 	// syscall.ForkExec rather than os.StartProcess: the latter probes
 	// pidfd support with an extra fork on first use, a cost paid on
 	// every run here.
@@ -199,40 +220,59 @@ func runInit(args []string) int {
 		}
 		return report(initStatus{ExitCode: code, Error: err.Error()})
 	}
-	for {
-		var sig os.Signal
-		select {
-		case <-orphaned:
-			// Everything in the namespace but us; our exit takes the
-			// rest.
-			unix.Kill(-1, syscall.SIGKILL)
-			return 128 + int(syscall.SIGKILL)
-		case sig = <-sigs:
-		}
-		if sig != syscall.SIGCHLD {
+	go func() {
+		<-orphaned
+		// Everything in the namespace but us; our exit takes the rest.
+		unix.Kill(-1, syscall.SIGKILL)
+		os.Exit(128 + int(syscall.SIGKILL))
+	}()
+	go func() {
+		for sig := range sigs {
 			if err := unix.Kill(-child, sig.(syscall.Signal)); err != nil {
 				unix.Kill(child, sig.(syscall.Signal))
 			}
+		}
+	}()
+	// Reap everything: as PID 1 the init inherits every orphan. A
+	// blocking wait4 on this goroutine rather than a SIGCHLD handler: it
+	// returns as soon as a child exits, without a round trip through the
+	// runtime's signal thread, and needs no thread of its own.
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
 			continue
 		}
-		// Reap everything: as PID 1 we inherit every orphan.
-		for {
-			var ws unix.WaitStatus
-			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-			if err != nil || pid <= 0 {
-				break
-			}
-			if pid != child {
-				continue
-			}
-			// Returning ends PID 1, and the kernel kills whatever the
-			// command left running in the background.
-			if ws.Signaled() {
-				return report(initStatus{Signal: int(ws.Signal())})
-			}
-			return report(initStatus{ExitCode: ws.ExitStatus()})
+		if err != nil {
+			// No child left, yet the command was not reaped: cannot
+			// happen, as only the init reaps.
+			return report(initStatus{ExitCode: 125, Error: "waiting for the command: " + err.Error()})
 		}
+		if pid != child {
+			continue
+		}
+		// Returning ends PID 1, and the kernel kills whatever the
+		// command left running in the background.
+		if ws.Signaled() {
+			return report(initStatus{Signal: int(ws.Signal())})
+		}
+		return report(initStatus{ExitCode: ws.ExitStatus()})
 	}
+}
+
+// line is the status as one line of JSON. The usual ones are written
+// without encoding/json, whose first use in a process costs a tenth of a
+// millisecond, after the command has ended.
+func (st initStatus) line() []byte {
+	if st.Started || st.Error != "" {
+		b, _ := json.Marshal(st)
+		return append(b, '\n')
+	}
+	b := append([]byte(`{"exitCode":`), strconv.Itoa(st.ExitCode)...)
+	if st.Signal != 0 {
+		b = append(append(b, `,"signal":`...), strconv.Itoa(st.Signal)...)
+	}
+	return append(b, "}\n"...)
 }
 
 // watchCreates reads from sock the filter that sends the command's
@@ -294,6 +334,10 @@ func explainLookPath(err error) string {
 }
 
 func closeExtraOnExec() {
+	// One system call where the kernel has it (Linux 5.11).
+	if unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return
+	}
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return

@@ -198,14 +198,18 @@ func TestSandboxDiesWithSandbar(t *testing.T) {
 	confinetest.RequireBwrap(t)
 	f := confinetest.NewFixture(t)
 	marker := confinetest.Unique("sandbar-orphan")
-	spec := f.Spec([]string{"/bin/sh", "-c", "sleep 1000; true", marker})
+	started := filepath.Join(f.Workspace, "started")
+	spec := f.Spec([]string{"/bin/sh", "-c", ": > started; sleep 1000; true", marker})
 	runner := exec.Command("/proc/self/exe", "-test.run=^$")
 	runner.Env = append(os.Environ(), confinetest.RunnerEnv(t, spec))
 	if err := runner.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Not the marker: bwrap's command line holds it too, long before the
+	// command runs.
 	confinetest.WaitFor(t, "the confined command to start", 10*time.Second, func() bool {
-		return len(confinetest.Marked(marker)) > 0
+		_, err := os.Stat(started)
+		return err == nil
 	})
 	runner.Process.Signal(syscall.SIGKILL)
 	runner.Wait()

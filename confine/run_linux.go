@@ -49,27 +49,18 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		pl.give(f)
 	}
 
-	cmd := &exec.Cmd{
-		Path:       bwrapPath,
-		Args:       append([]string{bwrapPath}, args...),
-		Env:        s.Env,
-		Stdin:      nilIfNone(stdio.Stdin),
-		Stdout:     nilIfNone(stdio.Stdout),
-		Stderr:     nilIfNone(stdio.Stderr),
-		ExtraFiles: pl.childSide,
-		SysProcAttr: &syscall.SysProcAttr{
-			// Out of sandbar's process group: a Ctrl-C meant for the
-			// command reaches it through the init, not by killing bwrap.
-			Setpgid: true,
-			// No parent-death signal for bwrap: killed in the middle of
-			// building the sandbox, it would leave its half-built child
-			// waiting forever for a go-ahead that never comes. The
-			// lifeline ends everything instead: if sandbar dies, bwrap
-			// finishes, the init starts, finds the lifeline cut and
-			// exits before the command runs.
-		},
-	}
-	if err := cmd.Start(); err != nil {
+	proc, err := spawn(bwrapPath, append([]string{bwrapPath}, args...), s.Env, stdio, pl.childSide, &syscall.SysProcAttr{
+		// Out of sandbar's process group: a Ctrl-C meant for the
+		// command reaches it through the init, not by killing bwrap.
+		Setpgid: true,
+		// No parent-death signal for bwrap: killed in the middle of
+		// building the sandbox, it would leave its half-built child
+		// waiting forever for a go-ahead that never comes. The
+		// lifeline ends everything instead: if sandbar dies, bwrap
+		// finishes, the init starts, finds the lifeline cut and
+		// exits before the command runs.
+	})
+	if err != nil {
 		return Result{}, &SetupError{"starting bubblewrap", err}
 	}
 	pl.closeChildSide()
@@ -100,7 +91,7 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		watch = startWatch(pl.watchSock, s, plan, r.OnViolation)
 	}
 
-	waitErr := cmd.Wait()
+	ws, waitErr := proc.wait()
 	close(done)
 	// bwrap is gone; should anything of the sandbox linger (bwrap's own
 	// parent-death signal is not reliable), cutting the lifeline ends it.
@@ -119,7 +110,7 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	pl.bwrapStatusR.Close()
 	st.wait()
 	res.Duration = time.Since(start)
-	return st.result(res, ctx.Err() != nil, cmd, waitErr)
+	return st.result(res, ctx.Err() != nil, ws, waitErr)
 }
 
 // plumbing is every descriptor Run hands to bwrap, in layout order, and
@@ -350,7 +341,7 @@ func (st *statuses) initPid() int {
 func (st *statuses) wait() { st.wg.Wait() }
 
 // result works out how the run ended from everything that reported.
-func (st *statuses) result(res Result, cancelled bool, cmd *exec.Cmd, waitErr error) (Result, error) {
+func (st *statuses) result(res Result, cancelled bool, ws syscall.WaitStatus, waitErr error) (Result, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	switch {
@@ -364,7 +355,11 @@ func (st *statuses) result(res Result, cancelled bool, cmd *exec.Cmd, waitErr er
 	case !st.started && !cancelled:
 		// bwrap never got as far as the command: it printed why on
 		// stderr.
-		return res, &SetupError{"starting the sandbox", fmt.Errorf("bubblewrap could not build the sandbox (%v)", waitErr)}
+		how := describe(ws)
+		if waitErr != nil {
+			how = waitErr.Error()
+		}
+		return res, &SetupError{"starting the sandbox", fmt.Errorf("bubblewrap could not build the sandbox (%s)", how)}
 	case cancelled:
 		res.Signal = syscall.SIGKILL
 		res.ExitCode = 128 + int(syscall.SIGKILL)
@@ -372,13 +367,10 @@ func (st *statuses) result(res Result, cancelled bool, cmd *exec.Cmd, waitErr er
 	}
 	// The init itself was killed (SIGKILL from outside); bwrap reports
 	// how.
-	var ee *exec.ExitError
-	if errors.As(waitErr, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.Signal = ws.Signal()
-			res.ExitCode = 128 + int(ws.Signal())
-			return res, nil
-		}
+	if waitErr == nil && ws.Signaled() {
+		res.Signal = ws.Signal()
+		res.ExitCode = 128 + int(ws.Signal())
+		return res, nil
 	}
 	if st.bwrapEnd != nil {
 		res.ExitCode = *st.bwrapEnd
@@ -387,7 +379,10 @@ func (st *statuses) result(res Result, cancelled bool, cmd *exec.Cmd, waitErr er
 		}
 		return res, nil
 	}
-	res.ExitCode = cmd.ProcessState.ExitCode()
+	res.ExitCode = ws.ExitStatus()
+	if waitErr != nil {
+		res.ExitCode = -1
+	}
 	return res, nil
 }
 
@@ -424,13 +419,6 @@ func killSandbox(st *statuses, lifeline *os.File) {
 	if pid := st.initPid(); pid != 0 {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-}
-
-func nilIfNone(f *os.File) io.ReadWriter {
-	if f == nil {
-		return nil
-	}
-	return f
 }
 
 // layoutFor is where Run puts bwrap's descriptors: 3 the seccomp filter,

@@ -245,18 +245,24 @@ func depth(p string) int {
 // decides it. Paths not named by any rule are ReadOnly.
 func (s Spec) AccessOf(path string) Path {
 	best := Path{Path: "/", Access: ReadOnly, Why: "default: read-only"}
+	bestDepth := 0
 	for _, p := range s.Paths {
-		if within(path, p.Path) && depth(p.Path) >= depth(best.Path) {
-			best = p
+		if !within(path, p.Path) {
+			continue
+		}
+		if d := depth(p.Path); d >= bestDepth {
+			best, bestDepth = p, d
 		}
 	}
 	return best
 }
 
-// within reports whether path is dir or lies beneath it.
+// within reports whether path is dir or lies beneath it. It allocates
+// nothing: the walk for nested repositories asks it about every rule for
+// every directory of the workspace.
 func within(path, dir string) bool {
 	if dir == "/" {
 		return true
 	}
-	return path == dir || strings.HasPrefix(path, dir+"/")
+	return strings.HasPrefix(path, dir) && (len(path) == len(dir) || path[len(dir)] == '/')
 }

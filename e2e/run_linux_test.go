@@ -309,13 +309,19 @@ func TestExplainShowsBwrap(t *testing.T) {
 func TestKilledSandbarLeavesNothingRunning(t *testing.T) {
 	e := newEnv(t)
 	marker := "sandbar-e2e-orphan-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	cmd := exec.Command(sandbarBin, "run", "--", "sh", "-c", "sleep 1000 & sleep 1000; true", marker)
+	started := filepath.Join(e.ws, "started")
+	cmd := exec.Command(sandbarBin, "run", "--", "sh", "-c", ": > started; sleep 1000 & sleep 1000; true", marker)
 	cmd.Dir = e.ws
 	cmd.Env = e.environ()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	confinetest.WaitFor(t, "the command to start", 10*time.Second, func() bool { return len(confinetest.Marked(marker)) > 0 })
+	// Not the marker: sandbar's and bwrap's command lines hold it too,
+	// long before the command runs.
+	confinetest.WaitFor(t, "the command to start", 10*time.Second, func() bool {
+		_, err := os.Stat(started)
+		return err == nil
+	})
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	confinetest.WaitFor(t, "every confined process to die", 5*time.Second, func() bool { return len(confinetest.Marked(marker)) == 0 })

@@ -1,8 +1,6 @@
 package workspace
 
 import (
-	"bytes"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"os"
@@ -34,6 +32,9 @@ type journalData struct {
 	StartedAt time.Time
 }
 
+// journalHeader starts a journal file.
+const journalHeader = "sandbar journal 1"
+
 // Journal records what Audit needs in dir.
 func (sb *Sandbox) Journal(dir string) (*Journal, error) {
 	d := journalData{
@@ -44,18 +45,52 @@ func (sb *Sandbox) Journal(dir string) (*Journal, error) {
 	for _, sc := range sb.scans {
 		d.Roots = append(d.Roots, sc.Root)
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(d); err != nil {
-		return nil, fmt.Errorf("writing run journal: %w", err)
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("writing run journal: %w", err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("%d-%d.gob", d.Pid, time.Now().UnixNano()))
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+	path := filepath.Join(dir, fmt.Sprintf("%d-%d.journal", d.Pid, time.Now().UnixNano()))
+	if err := os.WriteFile(path, d.marshal(), 0o600); err != nil {
 		return nil, fmt.Errorf("writing run journal: %w", err)
 	}
 	return &Journal{path: path}, nil
+}
+
+func (d *journalData) marshal() []byte {
+	w := newWireWriter(journalHeader)
+	w.int(int64(d.Pid))
+	w.string(d.PidStart)
+	w.string(d.Home)
+	w.uint(uint64(len(d.Paths)))
+	for _, p := range d.Paths {
+		w.string(p.Path)
+		w.int(int64(p.Access))
+		w.bool(p.Dir)
+		w.string(p.Why)
+	}
+	w.uint(uint64(len(d.Watch)))
+	for _, wt := range d.Watch {
+		w.string(wt.Path)
+		w.string(wt.Rule)
+	}
+	w.strings(d.Repos)
+	w.strings(d.Roots)
+	w.int(d.StartedAt.UnixNano())
+	return w.b
+}
+
+func unmarshalJournal(b []byte) (journalData, error) {
+	r := newWireReader(b, journalHeader)
+	d := journalData{Pid: int(r.int()), PidStart: r.string(), Home: r.string()}
+	for n, i := r.count(), 0; i < n && r.err == nil; i++ {
+		d.Paths = append(d.Paths, confine.Path{Path: r.string(), Access: confine.Access(r.int()), Dir: r.bool(), Why: r.string()})
+	}
+	for n, i := r.count(), 0; i < n && r.err == nil; i++ {
+		d.Watch = append(d.Watch, Watched{Path: r.string(), Rule: r.string()})
+	}
+	d.Repos = r.strings()
+	d.Roots = r.strings()
+	d.StartedAt = time.Unix(0, r.int())
+	return d, r.end()
 }
 
 // Done removes the journal once the run's own Audit is complete.
@@ -80,16 +115,25 @@ func RecoverJournals(dir, quarantine string) ([]confine.Violation, error) {
 	var out []confine.Violation
 	var errs []error
 	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".gob") {
+		path := filepath.Join(dir, e.Name())
+		if pid, ok := legacyJournal(e.Name()); ok {
+			// A journal of a sandbar from before this format, which cannot
+			// be read any more: say so once its sandbar is gone.
+			if procStart(pid) == "" {
+				errs = append(errs, fmt.Errorf("run journal %s was written by an earlier version of sandbar and cannot be read; the run it records was not checked, and the journal was removed", path))
+				os.Remove(path)
+			}
 			continue
 		}
-		path := filepath.Join(dir, e.Name())
+		if !strings.HasSuffix(e.Name(), ".journal") {
+			continue
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			continue
 		}
-		var d journalData
-		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&d); err != nil {
+		d, err := unmarshalJournal(b)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("run journal %s is damaged (%v); it was removed", path, err))
 			os.Remove(path)
 			continue
@@ -113,6 +157,18 @@ func RecoverJournals(dir, quarantine string) ([]confine.Violation, error) {
 		os.Remove(path)
 	}
 	return out, errors.Join(errs...)
+}
+
+// legacyJournal reports whether name is a journal in the gob format of
+// earlier versions, and the PID of the sandbar that wrote it.
+func legacyJournal(name string) (pid int, ok bool) {
+	base, found := strings.CutSuffix(name, ".gob")
+	if !found {
+		return 0, false
+	}
+	p, _, _ := strings.Cut(base, "-")
+	pid, err := strconv.Atoi(p)
+	return pid, err == nil
 }
 
 // procStart is a process's start time in clock ticks since boot, or ""

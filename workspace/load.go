@@ -130,22 +130,28 @@ type Policies struct {
 // Load works out the sandbox. Policy errors come back as a
 // policy.ErrorList holding every error of every file.
 func Load(opts Options) (*Sandbox, error) {
-	ps, err := LoadPolicies(opts)
+	ps, cached, err := loadPolicies(opts, true)
 	if err != nil {
 		return nil, err
 	}
-	return FromPolicies(opts, ps)
+	return fromPolicies(opts, ps, cached)
 }
 
 // FromPolicies works out the sandbox for policies already loaded with
 // opts, such as the last good ones a Follower keeps while an edit that
 // does not parse is pending: the files are not read again.
 func FromPolicies(opts Options, ps *Policies) (*Sandbox, error) {
+	return fromPolicies(opts, ps, opts.ScanCache.load)
+}
+
+// fromPolicies is FromPolicies with the folders' cached scans from
+// cached.
+func fromPolicies(opts Options, ps *Policies, cached func(root string) *scan) (*Sandbox, error) {
 	sb := &Sandbox{Policies: *ps, home: opts.Home, now: opts.Now}
 	if sb.now == nil {
 		sb.now = time.Now
 	}
-	if err := sb.buildPaths(ps.layers, opts); err != nil {
+	if err := sb.buildPaths(ps.layers, opts, cached); err != nil {
 		return nil, err
 	}
 	sb.Env = filterEnv(opts.Environ, sb.Effective)
@@ -157,32 +163,40 @@ func FromPolicies(opts Options, ps *Policies) (*Sandbox, error) {
 // decisions made while a command runs (network access) need, and cheap
 // enough to repeat whenever a policy file changes.
 func LoadPolicies(opts Options) (*Policies, error) {
+	ps, _, err := loadPolicies(opts, false)
+	return ps, err
+}
+
+// loadPolicies is LoadPolicies; with prefetch, it also starts reading
+// the folders' cached scans, which Load needs once the policies are read
+// and their paths resolved.
+func loadPolicies(opts Options, prefetch bool) (*Policies, func(root string) *scan, error) {
 	if len(opts.Folders) == 0 {
-		return nil, errors.New("loading workspace: no workspace folder")
+		return nil, nil, errors.New("loading workspace: no workspace folder")
 	}
 	if !filepath.IsAbs(opts.Home) {
 		// Without a home directory "~/.ssh" means nothing, and the
 		// secrets it names would stay readable: refuse instead.
-		return nil, errors.New("loading workspace: no home directory; set $HOME")
+		return nil, nil, errors.New("loading workspace: no home directory; set $HOME")
 	}
 	sb := &Policies{}
 	for _, f := range opts.Folders {
 		abs, err := filepath.Abs(f)
 		if err != nil {
-			return nil, fmt.Errorf("workspace folder %s: %w", f, err)
+			return nil, nil, fmt.Errorf("workspace folder %s: %w", f, err)
 		}
 		r, err := filepath.EvalSymlinks(abs)
 		if err != nil {
-			return nil, fmt.Errorf("workspace folder %s: %w", f, err)
+			return nil, nil, fmt.Errorf("workspace folder %s: %w", f, err)
 		}
 		if !isDir(r) {
-			return nil, fmt.Errorf("workspace folder %s is not a directory", f)
+			return nil, nil, fmt.Errorf("workspace folder %s is not a directory", f)
 		}
 		if r == "/" {
-			return nil, fmt.Errorf("workspace folder %s is the root directory; choose a project directory", f)
+			return nil, nil, fmt.Errorf("workspace folder %s is the root directory; choose a project directory", f)
 		}
 		if f := linkInside(abs, sb.Folders); f != "" && !within(r, f) {
-			return nil, fmt.Errorf("workspace folder %s leads out of the workspace folder %s through a symbolic link inside it, which commands in the sandbox can change; open %s instead", abs, f, r)
+			return nil, nil, fmt.Errorf("workspace folder %s leads out of the workspace folder %s through a symbolic link inside it, which commands in the sandbox can change; open %s instead", abs, f, r)
 		}
 		if !contains(sb.Folders, r) {
 			sb.Folders = append(sb.Folders, r)
@@ -190,6 +204,10 @@ func LoadPolicies(opts Options) (*Policies, error) {
 	}
 
 	sb.stamp = policyStamp(opts.UserPolicy, sb.Folders)
+	cached := opts.ScanCache.load
+	if prefetch {
+		cached = opts.ScanCache.prefetch(sb.Folders)
+	}
 	var errs policy.ErrorList
 	layers := []*policy.Policy{withBase(policy.Default(), opts.Home, opts.Home)}
 	if opts.UserPolicy != "" {
@@ -197,7 +215,7 @@ func LoadPolicies(opts Options) (*Policies, error) {
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !opts.UserPolicyRequired:
 		case err != nil:
-			return nil, err
+			return nil, nil, err
 		default:
 			p, err := policy.Parse(opts.UserPolicy, content)
 			if err != nil {
@@ -218,7 +236,7 @@ func LoadPolicies(opts Options) (*Policies, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p, err := policy.Parse(path, content)
 		if err != nil {
@@ -250,7 +268,7 @@ func LoadPolicies(opts Options) (*Policies, error) {
 	}
 	if len(errs) > 0 {
 		errs.Sort()
-		return nil, errs
+		return nil, nil, errs
 	}
 	sb.Effective = policy.Merge(layers...)
 	for _, v := range sb.Effective.Network.AllowUnixSockets {
@@ -258,7 +276,7 @@ func LoadPolicies(opts Options) (*Policies, error) {
 		sb.Warnings = append(sb.Warnings, fmt.Sprintf("%s: allowUnixSockets %q is not supported on Linux yet; the command cannot reach any Unix socket on the host", v.Pos, v.Text))
 	}
 	sb.layers = layers
-	return sb, nil
+	return sb, cached, nil
 }
 
 func readPolicy(path string) ([]byte, error) {

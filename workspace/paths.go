@@ -23,7 +23,7 @@ type rule struct {
 // built-in default hides and a repository can hide a path the user allowed;
 // within one layer the narrower access wins. Protected paths come last and
 // win over everything.
-func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
+func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options, cached func(root string) *scan) error {
 	rules := map[string]rule{}
 	add := func(path string, r rule) {
 		old, ok := rules[path]
@@ -31,6 +31,7 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
 			rules[path] = r
 		}
 	}
+	res := newResolver()
 	for i, folder := range sb.Folders {
 		add(folder, rule{access: confine.ReadWrite, dir: true, why: fmt.Sprintf("workspace folder %d", i+1)})
 	}
@@ -48,7 +49,7 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
 		}
 		for _, e := range entries {
 			for _, v := range e.vs {
-				r, exists, err := resolve(v.Text)
+				r, exists, err := res.resolve(v.Text)
 				if err != nil {
 					sb.Warnings = append(sb.Warnings, fmt.Sprintf("%s: %s %q: %v", v.Pos, e.key, v.Text, err))
 					continue
@@ -67,7 +68,7 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
 						continue
 					}
 				}
-				add(r, rule{access: e.access, dir: isDir(r), why: fmt.Sprintf("%s %s", e.key, v.Pos), layer: layer})
+				add(r, rule{access: e.access, dir: res.isDir(r), why: fmt.Sprintf("%s %s", e.key, v.Pos), layer: layer})
 			}
 		}
 		for _, name := range p.Presets {
@@ -76,11 +77,11 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
 				if err != nil {
 					continue
 				}
-				r, exists, err := resolve(abs)
+				r, exists, err := res.resolve(abs)
 				if err != nil || !exists {
 					continue
 				}
-				add(r, rule{access: confine.ReadWrite, dir: isDir(r), why: fmt.Sprintf("preset %s (%s)", name.Text, name.Pos), layer: layer})
+				add(r, rule{access: confine.ReadWrite, dir: res.isDir(r), why: fmt.Sprintf("preset %s (%s)", name.Text, name.Pos), layer: layer})
 			}
 		}
 	}
@@ -98,7 +99,7 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options) error {
 		}
 	}
 	sort.Strings(roots)
-	prot := protector{home: opts.Home, cache: opts.ScanCache, now: sb.now, writable: func(path string) bool {
+	prot := protector{home: opts.Home, cache: opts.ScanCache, cached: cached, now: sb.now, res: res, writable: func(path string) bool {
 		return spec.AccessOf(path).Access == confine.ReadWrite
 	}}
 	for _, own := range opts.OwnPaths {

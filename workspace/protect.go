@@ -50,8 +50,10 @@ var gitDirNames = []string{"hooks", "config", "commondir"}
 
 type protector struct {
 	home     string
+	res      *resolver // nil: a fresh one on first use
 	writable func(string) bool
 	cache    ScanCache
+	cached   func(root string) *scan // the cache's scan of root
 	now      func() time.Time
 	found    []confine.Path
 	// unpinned are found paths whose parents need no pinning.
@@ -73,7 +75,10 @@ func (p *protector) protect(path, why string) {
 	if p.seen == nil {
 		p.seen = map[string]bool{}
 	}
-	r, exists, err := resolve(path)
+	if p.res == nil {
+		p.res = newResolver()
+	}
+	r, exists, err := p.res.resolve(path)
 	if err != nil || p.seen[r] {
 		return
 	}
@@ -85,7 +90,7 @@ func (p *protector) protect(path, why string) {
 		p.missing = append(p.missing, Watched{Path: r, Rule: why})
 		return
 	}
-	p.found = append(p.found, confine.Path{Path: r, Access: confine.ReadOnly, Dir: isDir(r), Why: why})
+	p.found = append(p.found, confine.Path{Path: r, Access: confine.ReadOnly, Dir: p.res.isDir(r), Why: why})
 }
 
 func (p *protector) scan(roots []string) {
@@ -107,7 +112,11 @@ func (p *protector) scan(roots []string) {
 		}
 		if !skip {
 			walked = append(walked, root)
-			sc := p.cache.load(root).update(root, p.writable, p.now())
+			load := p.cache.load
+			if p.cached != nil {
+				load = p.cached
+			}
+			sc := load(root).update(root, p.writable, p.now())
 			p.cache.save(sc)
 			p.scans = append(p.scans, sc)
 			p.fromScan(sc)

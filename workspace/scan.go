@@ -1,9 +1,7 @@
 package workspace
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -181,9 +179,17 @@ func (s *scan) hardLinks() []string {
 // file only means a full walk.
 type ScanCache struct{ Dir string }
 
+// scanHeader starts a cache file; a file of another format or version is
+// not used (the next walk reads everything and replaces it).
+const scanHeader = "sandbar scan 1"
+
 func (c ScanCache) file(root string) string {
+	return c.name(root, ".scan")
+}
+
+func (c ScanCache) name(root, ext string) string {
 	sum := sha256.Sum256([]byte(root))
-	return filepath.Join(c.Dir, hex.EncodeToString(sum[:12])+".gob")
+	return filepath.Join(c.Dir, hex.EncodeToString(sum[:12])+ext)
 }
 
 func (c ScanCache) load(root string) *scan {
@@ -194,19 +200,39 @@ func (c ScanCache) load(root string) *scan {
 	if err != nil {
 		return nil
 	}
-	var s scan
-	if gob.NewDecoder(bytes.NewReader(b)).Decode(&s) != nil || s.Root != root {
+	s, err := unmarshalScan(b)
+	if err != nil || s.Root != root {
 		return nil
 	}
-	return &s
+	return s
+}
+
+// prefetch starts reading the cached scans of roots on another goroutine
+// and returns the function that hands them out, waiting for them if need
+// be; it reads any other root when asked.
+func (c ScanCache) prefetch(roots []string) func(root string) *scan {
+	done := make(chan map[string]*scan, 1)
+	go func() {
+		m := map[string]*scan{}
+		for _, r := range roots {
+			m[r] = c.load(r)
+		}
+		done <- m
+	}()
+	var m map[string]*scan
+	return func(root string) *scan {
+		if m == nil {
+			m = <-done
+		}
+		if s, ok := m[root]; ok {
+			return s
+		}
+		return c.load(root)
+	}
 }
 
 func (c ScanCache) save(s *scan) {
 	if c.Dir == "" || s.fresh == 0 {
-		return
-	}
-	var buf bytes.Buffer
-	if gob.NewEncoder(&buf).Encode(s) != nil {
 		return
 	}
 	if os.MkdirAll(c.Dir, 0o700) != nil {
@@ -216,9 +242,51 @@ func (c ScanCache) save(s *scan) {
 	if err != nil {
 		return
 	}
-	_, werr := tmp.Write(buf.Bytes())
+	_, werr := tmp.Write(s.marshal())
 	cerr := tmp.Close()
 	if werr != nil || cerr != nil || os.Rename(tmp.Name(), c.file(s.Root)) != nil {
 		os.Remove(tmp.Name())
+		return
 	}
+	// Earlier versions kept the scan of this root as a gob stream.
+	os.Remove(c.name(s.Root, ".gob"))
+}
+
+func (s *scan) marshal() []byte {
+	w := newWireWriter(scanHeader)
+	w.string(s.Root)
+	w.int(s.At)
+	w.uint(uint64(len(s.Dirs)))
+	for dir, info := range s.Dirs {
+		w.string(dir)
+		w.uint(info.Ino)
+		w.int(info.Ctime)
+		w.uint(uint64(info.Git))
+		w.strings(info.Sub)
+		w.strings(info.Links)
+	}
+	return w.b
+}
+
+func unmarshalScan(b []byte) (*scan, error) {
+	r := newWireReader(b, scanHeader)
+	s := &scan{Root: r.string(), At: r.int()}
+	n := r.count()
+	s.Dirs = make(map[string]*dirInfo, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		dir := r.string()
+		info := &dirInfo{Ino: r.uint(), Ctime: r.int()}
+		git := r.uint()
+		if git > 2 {
+			r.err = errWire
+		}
+		info.Git = uint8(git)
+		info.Sub = r.strings()
+		info.Links = r.strings()
+		s.Dirs[dir] = info
+	}
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
