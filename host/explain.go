@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -76,7 +75,7 @@ func (h *host) explain(ctx context.Context, p explainParams) (*explainResult, er
 		}
 		return nil, errorf(codeRequestFailed, "%v", err)
 	}
-	text, _, err := Explain(sb, p.Argv, dir, runtimeDir(h.cfg.Getenv))
+	text, _, err := Explain(sb, p.Argv, dir, h.places.RuntimeDir)
 	if err != nil {
 		return nil, errorf(codeRequestFailed, "%v", err)
 	}
@@ -97,16 +96,4 @@ func (h *host) cwd(arg, first string) (string, error) {
 		return "", errorf(codeInvalidParams, "invalid params: cwd: %v", err)
 	}
 	return path, nil
-}
-
-// runtimeDir is where a run's proxies' sockets go, as `sandbar run`
-// chooses it: the user's runtime directory when there is one, else the
-// temporary directory.
-func runtimeDir(getenv func(string) string) string {
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			return d
-		}
-	}
-	return os.TempDir()
 }

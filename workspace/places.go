@@ -25,6 +25,10 @@ type Places struct {
 	// CacheDir holds what sandbar can always rebuild (scans of
 	// workspaces).
 	CacheDir string
+	// RuntimeDir is where a run makes the private directory of its
+	// proxies' sockets: $XDG_RUNTIME_DIR when it is a directory (private
+	// to the user, emptied at logout), else the temporary directory.
+	RuntimeDir string
 }
 
 // UserPlaces works out Places from the environment.
@@ -54,7 +58,17 @@ func UserPlaces(getenv func(string) string) (Places, error) {
 		Quarantine: filepath.Join(state, "quarantine"),
 		Runs:       filepath.Join(state, "runs"),
 		CacheDir:   filepath.Join(xdg("XDG_CACHE_HOME", ".cache"), "sandbar"),
+		RuntimeDir: runtimeDir(getenv),
 	}, nil
+}
+
+func runtimeDir(getenv func(string) string) string {
+	if d := getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
+	}
+	return os.TempDir()
 }
 
 // DefaultFolder is the workspace folder for a command started in dir: the

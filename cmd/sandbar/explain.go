@@ -23,7 +23,7 @@ func cmdExplain(args []string, stdout, stderr *os.File) int {
 		errorf(stderr, "explain: no command given; usage: sandbar explain [flags] -- CMD [ARG...]")
 		return 2
 	}
-	sb, _, err := sf.load()
+	sb, places, err := sf.load()
 	if err != nil {
 		reportLoadError(stderr, err)
 		return exitFailure
@@ -33,7 +33,7 @@ func cmdExplain(args []string, stdout, stderr *os.File) int {
 		errorf(stderr, "%v", err)
 		return exitFailure
 	}
-	text, spec, err := host.Explain(sb, argv, wd, runtimeDir())
+	text, spec, err := host.Explain(sb, argv, wd, places.RuntimeDir)
 	if err != nil {
 		errorf(stderr, "%v", err)
 		return exitFailure

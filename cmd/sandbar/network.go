@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 
@@ -29,7 +28,7 @@ type runNetwork struct {
 // startNetwork starts the proxies for a sandbox whose policies are ps
 // (loaded with opts); each connection is decided by the policy files as
 // they are at that moment.
-func startNetwork(opts workspace.Options, ps *workspace.Policies, approver proxy.Approver, stderr io.Writer) (*runNetwork, error) {
+func startNetwork(opts workspace.Options, ps *workspace.Policies, runtimeDir string, approver proxy.Approver, stderr io.Writer) (*runNetwork, error) {
 	n := &runNetwork{refused: map[string]*confine.Violation{}}
 	n.follow = workspace.CheckPolicies(opts, ps, func(_ *workspace.Policies, err error) {
 		if err != nil {
@@ -42,7 +41,7 @@ func startNetwork(opts workspace.Options, ps *workspace.Policies, approver proxy
 		Rules:      n.rules,
 		Approver:   approver,
 		OnEvent:    n.record,
-		RuntimeDir: runtimeDir(),
+		RuntimeDir: runtimeDir,
 	})
 	if err != nil {
 		return nil, err
@@ -118,16 +117,4 @@ func (n *runNetwork) close() []confine.Violation {
 		out = append(out, *n.refused[k])
 	}
 	return out
-}
-
-// runtimeDir is where the proxies' sockets go: the user's runtime
-// directory when there is one (private, and cleaned at logout), else the
-// temporary directory.
-func runtimeDir() string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			return d
-		}
-	}
-	return os.TempDir()
 }

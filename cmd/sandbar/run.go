@@ -89,7 +89,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	// The proxies are the sandbox's only way out; without them nothing
 	// runs.
 	ap := newApprover(nil, folderOf(sb.Folders, spec.Dir), places.Home, trust.Open(places.Trust), func(s string) { errorf(stderr, "%s", s) })
-	network, err := startNetwork(opts, &sb.Policies, ap, stderr)
+	network, err := startNetwork(opts, &sb.Policies, places.RuntimeDir, ap, stderr)
 	if err != nil {
 		errorf(stderr, "%v; nothing was run", err)
 		return exitFailure
