@@ -228,9 +228,14 @@ func signalName(s syscall.Signal) string {
 func summarize(w io.Writer, vs []confine.Violation) {
 	var files, network []confine.Violation
 	for _, v := range vs {
-		if v.Kind == "network" {
+		switch v.Kind {
+		case "network":
 			network = append(network, v)
-		} else {
+		case "socket":
+			// glibc itself tries a Unix socket (nscd) on every user or
+			// group lookup, so these would fill the summary of any run
+			// of ls -l or git; they stay in the report.
+		default:
 			files = append(files, v)
 		}
 	}
@@ -255,7 +260,7 @@ func summarize(w io.Writer, vs []confine.Violation) {
 		}
 	}
 	if len(files) > 0 {
-		fmt.Fprintf(w, "sandbar: %d protected path%s the command tried to change:\n", len(files), plural(len(files), "", "s"))
+		fmt.Fprintf(w, "sandbar: %d change%s to the file system refused, or undone after the run:\n", len(files), plural(len(files), "", "s"))
 		list(files, func(v confine.Violation) string {
 			what := "refused"
 			if v.Undone != "" {
