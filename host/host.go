@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/sandbar-dev/sandbar/workspace"
-	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
 
 // Config is what a session needs from the process that runs it.
@@ -128,21 +127,12 @@ func (h *host) snapshot() []folder {
 }
 
 // options are the inputs of workspace.Load for folders, as the sandbar
-// command line makes them (cmd/sandbar/load.go).
+// command line makes them.
 func (h *host) options(paths []string) (workspace.Options, error) {
 	if h.placesErr != nil {
 		return workspace.Options{}, h.placesErr
 	}
-	p := h.places
-	return workspace.Options{
-		Folders:    paths,
-		UserPolicy: p.UserPolicy,
-		Home:       p.Home,
-		Trust:      trust.Open(p.Trust),
-		Environ:    h.cfg.Environ,
-		OwnPaths:   []string{p.ConfigDir, p.StateDir, p.CacheDir},
-		ScanCache:  workspace.ScanCache{Dir: filepath.Join(p.CacheDir, "scan")},
-	}, nil
+	return h.places.Options(paths, h.cfg.Environ), nil
 }
 
 func paths(fs []folder) []string {

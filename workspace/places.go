@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+
+	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
 
 // Places are where sandbar keeps the user's files, per the XDG base
@@ -81,5 +83,20 @@ func DefaultFolder(dir string) string {
 		if d == filepath.Dir(d) {
 			return dir
 		}
+	}
+}
+
+// Options are the inputs of Load for folders and the environment a
+// command would inherit, with the user's policy, trust store and scan
+// cache in these places, and sandbar's own directories kept read-only.
+func (p Places) Options(folders, environ []string) Options {
+	return Options{
+		Folders:    folders,
+		UserPolicy: p.UserPolicy,
+		Home:       p.Home,
+		Trust:      trust.Open(p.Trust),
+		Environ:    environ,
+		OwnPaths:   []string{p.ConfigDir, p.StateDir, p.CacheDir},
+		ScanCache:  ScanCache{Dir: filepath.Join(p.CacheDir, "scan")},
 	}
 }

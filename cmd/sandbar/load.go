@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/workspace"
 	"github.com/sandbar-dev/sandbar/workspace/policy"
-	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
 
 type listFlag []string
@@ -55,15 +53,7 @@ func (f *sandboxFlags) options() (workspace.Options, workspace.Places, error) {
 		}
 		folders = []string{workspace.DefaultFolder(wd)}
 	}
-	opts := workspace.Options{
-		Folders:    folders,
-		UserPolicy: places.UserPolicy,
-		Home:       places.Home,
-		Trust:      trust.Open(places.Trust),
-		Environ:    os.Environ(),
-		OwnPaths:   []string{places.ConfigDir, places.StateDir, places.CacheDir},
-		ScanCache:  workspace.ScanCache{Dir: filepath.Join(places.CacheDir, "scan")},
-	}
+	opts := places.Options(folders, os.Environ())
 	if f.policy != "" {
 		opts.UserPolicy = f.policy
 		opts.UserPolicyRequired = true
