@@ -3,7 +3,21 @@
 // workspaces with real bubblewrap, and checks what happened on the host
 // afterwards.
 //
-// The tests never skip where bubblewrap is missing (set
-// SANDBAR_ALLOW_SKIP=1 on a machine that cannot have it). bench_test.go
-// holds the start-up benchmark the README quotes.
+// The tests never skip where bubblewrap or a tool they drive (curl, git,
+// ssh, sshd, npm, pip, ping) is missing: set SANDBAR_ALLOW_SKIP=1 on a
+// machine that cannot have them; e2e/test-all.sh installs them.
+//
+// What is where:
+//   - run_linux_test.go, terminal_linux_test.go, violations_linux_test.go:
+//     `sandbar run`, its exit statuses, report, pty and summary;
+//   - network_linux_test.go, clients_linux_test.go, approve_linux_test.go:
+//     the network through the proxy, real clients (curl, git over HTTPS
+//     and SSH, npm, pip, go, python), the terminal prompt; servers in
+//     netserver_linux_test.go, gitserver_linux_test.go and
+//     registry_linux_test.go, all on 127.0.0.2 and up;
+//   - host_linux_test.go with the fake editor in editor_linux_test.go:
+//     `sandbar serve` over its real stdin and stdout;
+//   - bench_linux_test.go (start-up) and bench_network_linux_test.go
+//     (throughput and latency through the proxy): the benchmarks the
+//     README quotes.
 package e2e
