@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -58,7 +56,7 @@ func TestApproveForThisWorkspace(t *testing.T) {
 		}
 	}
 	// The next run, with nobody to ask, is allowed by the file.
-	r := runDetached(t, e, fetchLocalhost(port)...)
+	r := e.sandbar(e.ws, append([]string{"run", "--"}, fetchLocalhost(port)...)...)
 	if !strings.Contains(r.stdout, "code:200") {
 		t.Errorf("second run without a terminal: %q %q; want code:200 from the approved policy", r.stdout, r.stderr)
 	}
@@ -81,7 +79,7 @@ func TestNobodyToAskDenies(t *testing.T) {
 	e := newEnv(t)
 	port := approvalServer(t, e)
 	report := filepath.Join(e.root, "report.json")
-	r := runDetached(t, e, append([]string{"--report", report, "--"}, fetchLocalhost(port)...)...)
+	r := e.sandbar(e.ws, append([]string{"run", "--report", report, "--"}, fetchLocalhost(port)...)...)
 	if !strings.Contains(r.stdout, "code:403") {
 		t.Errorf("run without a terminal: %q %q; want code:403", r.stdout, r.stderr)
 	}
@@ -89,27 +87,4 @@ func TestNobodyToAskDenies(t *testing.T) {
 	if !strings.Contains(string(b), `"target": "localhost:`+port+`"`) || !strings.Contains(string(b), "no terminal to ask on") {
 		t.Errorf("report lacks the refusal:\n%s", b)
 	}
-}
-
-// runDetached runs `sandbar run ARGS` in its own session, with no
-// controlling terminal to ask on.
-func runDetached(t *testing.T, e *env, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(sandbarBin, append([]string{"run"}, args...)...)
-	if args[0] != "--report" {
-		cmd.Args = append([]string{sandbarBin, "run", "--"}, args...)
-	}
-	cmd.Dir = e.ws
-	cmd.Env = e.environ()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code, out.String(), errb.String()}
 }

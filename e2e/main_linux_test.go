@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sandbar-dev/sandbar/confine/confinetest"
@@ -110,12 +111,12 @@ type result struct {
 	stdout, stderr string
 }
 
-// sandbar runs the binary in dir with args.
+// sandbar runs the binary in dir with args, in a session of its own: with
+// no terminal to ask on, sandbar denies what the policy leaves undecided
+// rather than asking whoever runs the tests.
 func (e *env) sandbar(dir string, args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(sandbarBin, args...)
-	cmd.Dir = dir
-	cmd.Env = e.environ()
+	cmd := e.sandbarCmd(dir, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -126,6 +127,16 @@ func (e *env) sandbar(dir string, args ...string) result {
 		e.t.Fatalf("running sandbar: %v", err)
 	}
 	return result{code, out.String(), errb.String()}
+}
+
+// sandbarCmd is the command e.sandbar runs, for tests that start it
+// themselves.
+func (e *env) sandbarCmd(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(sandbarBin, args...)
+	cmd.Dir = dir
+	cmd.Env = e.environ()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return cmd
 }
 
 // git runs git on the host, outside any sandbox.

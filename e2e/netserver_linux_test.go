@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,7 +20,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -253,34 +251,8 @@ func (e *env) writePolicy(allowed, denied []string) string {
 func (e *env) runNet(policyPath, script string) (result, []netViolation) {
 	e.t.Helper()
 	report := filepath.Join(e.root, "report-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".json")
-	r := e.sandbarNoTTY(sandbarBin, e.ws, "run", "--policy", policyPath, "--report", report, "--", "sh", "-c", script)
+	r := e.sandbar(e.ws, "run", "--policy", policyPath, "--report", report, "--", "sh", "-c", script)
 	return r, e.readNetReport(report)
-}
-
-// sandbarNoTTY runs bin with args in dir, in a session of its own: with
-// no terminal to ask on, sandbar denies what the policy leaves undecided
-// rather than asking whoever runs the tests.
-func (e *env) sandbarNoTTY(bin, dir string, args ...string) result {
-	e.t.Helper()
-	cmd := e.sandbarCmd(bin, dir, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("running sandbar: %v", err)
-	}
-	return result{code, out.String(), errb.String()}
-}
-
-func (e *env) sandbarCmd(bin, dir string, args ...string) *exec.Cmd {
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = e.environ()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	return cmd
 }
 
 func (e *env) readNetReport(path string) []netViolation {

@@ -392,10 +392,10 @@ func TestNetworkCredentialNotInSandbox(t *testing.T) {
 }
 
 // startSandbar starts the binary in dir, in a session of its own (see
-// sandbarNoTTY), without waiting for it.
+// e.sandbar), without waiting for it.
 func (e *env) startSandbar(dir string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	e.t.Helper()
-	cmd := e.sandbarCmd(sandbarBin, dir, args...)
+	cmd := e.sandbarCmd(dir, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -492,7 +492,7 @@ func TestNetworkGitCloneSSH(t *testing.T) {
 	report := filepath.Join(e.root, "report.json")
 
 	url := "ssh://" + srv.user + "@" + srv.host + bare
-	r := e.sandbarNoTTY(sandbarBin, e.ws, "run", "--policy", policy, "--report", report, "--", "git", "clone", "-q", url, "cloned")
+	r := e.sandbar(e.ws, "run", "--policy", policy, "--report", report, "--", "git", "clone", "-q", url, "cloned")
 	if r.code != 0 {
 		t.Fatalf("git clone %s: exit %d\nstdout: %s\nstderr: %s\nsshd: %s", url, r.code, r.stdout, r.stderr, srv.log)
 	}

@@ -11,12 +11,7 @@ import (
 
 func checker(t *testing.T, m *machine) (*workspace.Checker, *[]error) {
 	t.Helper()
-	opts := workspace.Options{
-		Folders:    []string{m.ws},
-		UserPolicy: filepath.Join(m.home, ".config", "sandbar", "policy.jsonc"),
-		Home:       m.home,
-		Trust:      m.trust,
-	}
+	opts := m.options()
 	ps, err := workspace.LoadPolicies(opts)
 	if err != nil {
 		t.Fatal(err)

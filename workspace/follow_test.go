@@ -21,12 +21,7 @@ func domains(ps *workspace.Policies) []string {
 // follow starts a Follower on m and returns a channel of its reloads.
 func follow(t *testing.T, m *machine) (*workspace.Follower, <-chan error) {
 	t.Helper()
-	opts := workspace.Options{
-		Folders:    []string{m.ws},
-		UserPolicy: filepath.Join(m.home, ".config", "sandbar", "policy.jsonc"),
-		Home:       m.home,
-		Trust:      m.trust,
-	}
+	opts := m.options()
 	ps, err := workspace.LoadPolicies(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -47,15 +47,21 @@ func (m *machine) write(t *testing.T, p, content string) {
 	}
 }
 
-func (m *machine) load(t *testing.T, mod ...func(*workspace.Options)) (*workspace.Sandbox, error) {
-	t.Helper()
-	opts := workspace.Options{
+// options are the inputs of Load on m: its workspace, its user policy
+// and its trust store.
+func (m *machine) options() workspace.Options {
+	return workspace.Options{
 		Folders:    []string{m.ws},
 		UserPolicy: filepath.Join(m.home, ".config", "sandbar", "policy.jsonc"),
 		Home:       m.home,
 		Trust:      m.trust,
-		Environ:    []string{"PATH=/usr/bin:/bin", "HOME=" + m.home, "GITHUB_TOKEN=ghp_x", "AWS_PROFILE=p", "MY_API_KEY=k", "EDITOR=vi"},
 	}
+}
+
+func (m *machine) load(t *testing.T, mod ...func(*workspace.Options)) (*workspace.Sandbox, error) {
+	t.Helper()
+	opts := m.options()
+	opts.Environ = []string{"PATH=/usr/bin:/bin", "HOME=" + m.home, "GITHUB_TOKEN=ghp_x", "AWS_PROFILE=p", "MY_API_KEY=k", "EDITOR=vi"}
 	for _, f := range mod {
 		f(&opts)
 	}
