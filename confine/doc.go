@@ -18,9 +18,12 @@
 //     exact exit status on a private pipe and, by exiting, makes the kernel
 //     kill every process left in the namespace. Nothing confined outlives
 //     the command.
-//   - bwrap runs with --die-with-parent, and the thread that starts it stays
-//     locked until it exits (a parent-death signal is tied to the thread,
-//     not the process), so killing sandbar with SIGKILL kills the sandbox.
+//   - A lifeline pipe, whose only writer is sandbar, ties the sandbox to
+//     sandbar: when sandbar dies, however it dies, the init reads end of
+//     file and kills everything in the sandbox (before the command starts,
+//     if it has not yet). bwrap runs without --die-with-parent, whose
+//     signal is lost when bwrap changes credentials and would strand a
+//     half-built sandbox.
 //   - A second seccomp filter on the command sends every call that may
 //     change the file system to sandbar, which reports the ones the
 //     sandbox refuses (Result.Violations, Runner.OnViolation) and refuses

@@ -68,6 +68,11 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	st := readStatuses(pl.bwrapStatusR, pl.initStatusR)
 	done := make(chan struct{})
 	go func() {
+		// A signal can come before bwrap has said which process is the
+		// init (the reader of its status may simply not have run yet):
+		// it waits for the PID rather than being lost.
+		var pending []os.Signal
+		pidKnown := st.pidKnown
 		for {
 			select {
 			case <-done:
@@ -75,14 +80,22 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 			case <-ctx.Done():
 				killSandbox(st, pl.lifeW)
 				return
+			case <-pidKnown:
+				pidKnown = nil
+				for _, sig := range pending {
+					st.signal(sig)
+				}
+				pending = nil
 			case sig, ok := <-r.Signals:
 				if !ok {
 					r.Signals = nil
 					continue
 				}
-				if pid := st.initPid(); pid != 0 {
-					syscall.Kill(pid, sig.(syscall.Signal))
+				if pidKnown != nil {
+					pending = append(pending, sig)
+					continue
 				}
+				st.signal(sig)
 			}
 		}
 	}()
@@ -282,17 +295,20 @@ func (pl *plumbing) giveNull() error {
 type statuses struct {
 	mu       sync.Mutex
 	wg       sync.WaitGroup
-	pid      int         // the init's host PID, from bwrap
-	bwrapEnd *int        // bwrap's own report of the exit code
-	started  bool        // the init is running
-	final    *initStatus // the init's report of how the command ended
+	pidKnown chan struct{} // closed once pid is set, or bwrap said nothing more
+	pid      int           // the init's host PID, from bwrap
+	bwrapEnd *int          // bwrap's own report of the exit code
+	started  bool          // the init is running
+	final    *initStatus   // the init's report of how the command ended
 }
 
 func readStatuses(fromBwrap, fromInit io.Reader) *statuses {
-	st := &statuses{}
+	st := &statuses{pidKnown: make(chan struct{})}
 	st.wg.Add(2)
 	go func() {
 		defer st.wg.Done()
+		known := sync.OnceFunc(func() { close(st.pidKnown) })
+		defer known()
 		dec := json.NewDecoder(fromBwrap)
 		for {
 			var b bwrapStatus
@@ -302,6 +318,7 @@ func readStatuses(fromBwrap, fromInit io.Reader) *statuses {
 			st.mu.Lock()
 			if b.ChildPid != 0 && st.pid == 0 {
 				st.pid = b.ChildPid
+				known()
 			}
 			if b.ExitCode != nil {
 				st.bwrapEnd = b.ExitCode
@@ -336,6 +353,14 @@ func (st *statuses) initPid() int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.pid
+}
+
+// signal sends sig to the init, which passes it on to the command. With
+// no init (bwrap failed before starting one) there is nobody to tell.
+func (st *statuses) signal(sig os.Signal) {
+	if pid := st.initPid(); pid != 0 {
+		syscall.Kill(pid, sig.(syscall.Signal))
+	}
 }
 
 func (st *statuses) wait() { st.wg.Wait() }

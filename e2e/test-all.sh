@@ -81,7 +81,7 @@ if [ "$(id -u)" = 0 ]; then
   for p in "${pkgs[@]}"; do
     bin="$dir/$(echo "$p" | tr -c 'a-z0-9\n' '_').test"
     src="$dir/src/$p"
-    if ! su "$user" -s /bin/bash -c "cd '$src' && HOME=/home/$user SANDBAR_BIN='$dir/sandbar' '$bin' -test.count=1 -test.v" >"$log" 2>&1; then
+    if ! su "$user" -s /bin/bash -c "cd '$src' && HOME=/home/$user SANDBAR_BIN='$dir/sandbar' '$bin' -test.count=1 -test.timeout=10m -test.v" >"$log" 2>&1; then
       cat "$log"
       echo "FAIL $p (as $user)" >&2
       exit 1
