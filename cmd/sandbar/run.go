@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/confine/doctor"
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/launch"
 	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
 
@@ -80,23 +82,19 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		errorf(stderr, "finding the current directory: %v", err)
 		return exitFailure
 	}
-	spec, err := sb.Spec(argv, wd)
-	if err != nil {
-		errorf(stderr, "%v", err)
-		return exitFailure
+	realWd := wd
+	if r, err := filepath.EvalSymlinks(wd); err == nil {
+		realWd = r
 	}
-
-	// The proxies are the sandbox's only way out; without them nothing
-	// runs.
-	ap := newApprover(nil, folderOf(sb.Folders, spec.Dir), places.Home, trust.Open(places.Trust), func(s string) { errorf(stderr, "%s", s) })
-	network, err := startNetwork(opts, &sb.Policies, places.RuntimeDir, ap, stderr)
-	if err != nil {
-		errorf(stderr, "%v; nothing was run", err)
-		return exitFailure
-	}
-	defer network.close()
-	spec.Network.Proxy = network.gate.Proxy
-	spec.Env = network.env(spec.Env)
+	ap := newApprover(nil, folderOf(sb.Folders, realWd), places.Home, trust.Open(places.Trust), func(s string) { errorf(stderr, "%s", s) })
+	// Decisions read the policy files as they are at each connection.
+	checker := workspace.CheckPolicies(opts, &sb.Policies, func(_ *workspace.Policies, err error) {
+		if err != nil {
+			// The last good policy stays in force.
+			errorf(stderr, "the policy changed but cannot be used, so the previous one still applies:")
+			reportLoadError(stderr, err)
+		}
+	})
 
 	// Registering a signal waits for a round trip to the Go runtime's
 	// signal thread, 0.3 ms for these four, so it goes on while the run
@@ -111,13 +109,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		close(registered)
 	}()
 
-	journal, err := sb.Journal(places.Runs)
-	if err != nil {
-		errorf(stderr, "%v", err)
-		return exitFailure
-	}
-	// Last before the run: from here the user's terminal may be in raw
-	// mode until term.close.
+	// From here the user's terminal may be in raw mode until term.close.
 	stdio := confine.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	if isTerminal(stdin) {
 		// A signal must not kill sandbar while the terminal is raw.
@@ -125,7 +117,6 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	}
 	term, err := openTerminal(stdin, stdout, stderr)
 	if err != nil {
-		journal.Done()
 		errorf(stderr, "setting up a terminal for the command: %v", err)
 		return exitFailure
 	}
@@ -136,36 +127,37 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		defer tty.close()
 		ap.asker = tty
 	}
-	runner := confine.Runner{Signals: sigs}
-	res, runErr := runner.Run(context.Background(), spec, stdio)
+	out, runErr := launch.Run(context.Background(), launch.Job{
+		Sandbox:  sb,
+		Places:   places,
+		Argv:     argv,
+		Dir:      wd,
+		Stdio:    stdio,
+		Signals:  sigs,
+		Rules:    launch.LiveRules(checker.Current),
+		Approver: ap,
+	})
 	if term != nil {
 		term.close()
 	}
-	refused := network.close()
 	if runErr != nil {
-		journal.Done()
 		var se *confine.SetupError
-		if errors.As(runErr, &se) {
+		var le *launch.Error
+		switch {
+		case errors.As(runErr, &se):
 			errorf(stderr, "%v; nothing was run", runErr)
 			explainSetupFailure(stderr)
-			return exitFailure
+		case errors.As(runErr, &le):
+			errorf(stderr, "%v; nothing was run", runErr)
+		default:
+			errorf(stderr, "%v", runErr)
 		}
-		errorf(stderr, "%v", runErr)
 		return exitFailure
 	}
-
-	audit := sb.Audit
-	if res.CreatedNothing {
-		audit = sb.AuditQuick
+	if out.AuditErr != nil {
+		errorf(stderr, "%v", out.AuditErr)
 	}
-	undone, auditErr := audit(places.Quarantine)
-	violations := append(append(res.Violations, undone...), refused...)
-	if auditErr != nil {
-		// The journal stays, so the next run tries again.
-		errorf(stderr, "checking protected paths after the run: %v", auditErr)
-	} else if err := journal.Done(); err != nil {
-		errorf(stderr, "%v", err)
-	}
+	res, violations := out.Result, out.Violations
 	if !*quiet {
 		summarize(stderr, violations)
 		suggest(stderr, sb, violations)

@@ -1,4 +1,4 @@
-package main
+package launch_test
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 
 	"github.com/sandbar-dev/sandbar/proxy"
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/launch"
 )
 
-// TestNetworkRulesCompiledOncePerPolicy: every connection asks for the
+// TestLiveRulesCompiledOncePerPolicy: every connection asks for the
 // rules; they are compiled again only when the policy is reloaded, and
 // then decide by the new policy.
-func TestNetworkRulesCompiledOncePerPolicy(t *testing.T) {
+func TestLiveRulesCompiledOncePerPolicy(t *testing.T) {
 	dir := t.TempDir()
 	folder := filepath.Join(dir, "ws")
 	os.MkdirAll(folder, 0o755)
@@ -36,13 +37,13 @@ func TestNetworkRulesCompiledOncePerPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	n := &runNetwork{follow: f}
+	rules := launch.LiveRules(f.Current)
 
 	decide := func(r *proxy.CompiledRules, host string) proxy.Verdict {
 		return r.Decide(context.Background(), proxy.Target{Host: host, Port: 443}).Verdict
 	}
-	first := n.rules()
-	if again := n.rules(); again != first {
+	first := rules()
+	if again := rules(); again != first {
 		t.Error("the rules were compiled again without a policy change")
 	}
 	if v := decide(first, "one.example"); v != proxy.Allow {
@@ -53,7 +54,7 @@ func TestNetworkRulesCompiledOncePerPolicy(t *testing.T) {
 	if err := <-reloaded; err != nil {
 		t.Fatalf("reloading the policy: %v", err)
 	}
-	second := n.rules()
+	second := rules()
 	if second == first {
 		t.Fatal("the rules were not compiled again after the policy changed")
 	}
