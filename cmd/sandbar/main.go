@@ -28,6 +28,7 @@ usage:
   sandbar check [--workspace DIR]... [--policy FILE] [--json]
   sandbar explain [--workspace DIR]... [--policy FILE] [--seccomp] -- CMD [ARG...]
   sandbar trust [--yes] [--revoke] [DIR]
+  sandbar audit [-n N] [--json]
   sandbar serve [--stdio]       (for editors: JSON-RPC on stdin/stdout, see docs/protocol.md)
   sandbar doctor
   sandbar version
@@ -65,6 +66,8 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		return cmdServe(args[1:], stdin, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(args[1:], stdout, stderr)
+	case "audit":
+		return cmdAudit(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "sandbar %s\n", version)
 		return 0
