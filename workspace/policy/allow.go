@@ -10,35 +10,46 @@ import (
 	"github.com/tailscale/hujson"
 )
 
-// AddAllowedDomain returns src, the bytes of the policy file named file,
-// with entry appended to network.allowedDomains. It is what "allow for this
-// workspace" writes into a folder's .sandbar/policy.jsonc, a file people
-// wrote and review in diffs, so the diff it makes is the new entry and
-// nothing else: every comment, blank line, key and indentation survives,
-// and the entry is laid out like its neighbours (on its own line with their
-// indentation in a multi-line list, after them on the line in a one-line
-// list, with a trailing comma where the list has one). A missing "network"
-// or "allowedDomains" is added in the schema's key order, shaped like the
-// keys around it. A src that is nil, empty or only comments becomes a new
-// file (after those comments) that starts with a comment saying what it is.
+// AddEntry returns src, the bytes of the policy file named file, with entry
+// appended to the list named by key: "filesystem.allowRead",
+// "filesystem.allowWrite", "network.allowedDomains" or "presets", the
+// lists a refusal can be allowed by (see Suggestion in package workspace).
+// Other keys are an error: the deny lists and the environment are edited by
+// hand, never in answer to a prompt.
 //
-// entry is validated as Parse validates allowedDomains entries. If entry is
-// already in the list, src is returned unchanged. A file that Parse rejects
-// (a syntax error, "network" that is not an object, any other error) is
-// not edited: the error is Parse's ErrorList, naming every problem with its
-// line and column. Like Parse, file is only used in messages.
+// It is what "allow for this workspace" writes into a folder's
+// .sandbar/policy.jsonc, a file people wrote and review in diffs, so the
+// diff it makes is the new entry and nothing else: every comment, blank
+// line, key and indentation survives, and the entry is laid out like its
+// neighbours (on its own line with their indentation in a multi-line list,
+// after them on the line in a one-line list, with a trailing comma where
+// the list has one). A missing object ("filesystem", "network") or list is
+// added in the schema's key order, shaped like the keys around it. A src
+// that is nil, empty or only comments becomes a new file (after those
+// comments) that starts with a comment saying what it is.
+//
+// entry is validated as Parse validates the list's entries, and compared
+// with the entries already there as written: if it is one of them, src is
+// returned unchanged. A file that Parse rejects (a syntax error, "network"
+// that is not an object, any other error) is not edited: the error is
+// Parse's ErrorList, naming every problem with its line and column. Like
+// Parse, file is only used in messages.
 //
 // The result is checked by reading it back with Parse: an edit that would
 // not read back as the old list plus entry is an error, never a result.
-func AddAllowedDomain(file string, src []byte, entry string) ([]byte, error) {
-	if msg := checkNewDomain(entry); msg != "" {
-		return nil, fmt.Errorf("allowing a domain in %s: %s", file, msg)
+func AddEntry(file string, src []byte, key, entry string) ([]byte, error) {
+	k := findList(key)
+	if k == nil {
+		return nil, fmt.Errorf("adding %q to %s in %s: %q is not a list sandbar adds to; use %s", entry, key, file, key, quoteList(listNames()))
+	}
+	if msg := k.checkNew(entry); msg != "" {
+		return nil, fmt.Errorf("adding to %s in %s: %s", key, file, msg)
 	}
 	old, err := Parse(file, src)
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range old.Network.AllowedDomains {
+	for _, v := range k.values(old) {
 		if v.Text == entry {
 			return src, nil
 		}
@@ -52,39 +63,114 @@ func AddAllowedDomain(file string, src []byte, entry string) ([]byte, error) {
 		bom, body = src[:3], rest
 	}
 	if newParser(file, src).blank() {
-		body = newFile(body)
+		body = newFile(body, k)
 	}
 	root, err := hujson.Parse(slices.Concat(body, []byte("\n")))
 	if err != nil {
-		return nil, fmt.Errorf("allowing %q in %s: internal error: %w", entry, file, err)
+		return nil, fmt.Errorf("adding %q to %s in %s: internal error: %w", entry, key, file, err)
 	}
-	if err := addDomain(&root, newEditor(&root, body), entry); err != nil {
-		return nil, fmt.Errorf("allowing %q in %s: internal error: %w", entry, file, err)
+	if err := addEntry(&root, newEditor(&root, body), k, entry); err != nil {
+		return nil, fmt.Errorf("adding %q to %s in %s: internal error: %w", entry, key, file, err)
 	}
 	packed := root.Pack()
 	out := slices.Concat(bom, packed[:len(packed)-1])
 
 	got, err := Parse(file, out)
 	if err != nil {
-		return nil, fmt.Errorf("allowing %q in %s: internal error: the edited file does not read back: %w", entry, file, err)
+		return nil, fmt.Errorf("adding %q to %s in %s: internal error: the edited file does not read back: %w", entry, key, file, err)
 	}
-	want := append(texts(old.Network.AllowedDomains), entry)
-	if have := texts(got.Network.AllowedDomains); !slices.Equal(want, have) {
-		return nil, fmt.Errorf("allowing %q in %s: internal error: the edited file allows %q, want %q", entry, file, have, want)
+	want := append(texts(k.values(old)), entry)
+	if have := texts(k.values(got)); !slices.Equal(want, have) {
+		return nil, fmt.Errorf("adding %q to %s in %s: internal error: the edited file has %q, want %q", entry, key, file, have, want)
 	}
 	return out, nil
 }
 
-// checkNewDomain is checkDomain for an entry that is about to be written
+// AddAllowedDomain is AddEntry for network.allowedDomains.
+func AddAllowedDomain(file string, src []byte, entry string) ([]byte, error) {
+	return AddEntry(file, src, "network.allowedDomains", entry)
+}
+
+// list is a list AddEntry can add to.
+type list struct {
+	key    string // as callers name it: "filesystem.allowWrite"
+	object string // the object holding it ("filesystem"), "" at the top level
+	name   string // its key in that object: "allowWrite"
+	noun   string // what an entry is, for messages
+	check  func(string) string
+	values func(*Policy) []Value
+	// comment describes the list above it in a new file, one line of the
+	// comment per element.
+	comment []string
+}
+
+// lists are the lists AddEntry can add to, in the schema's order.
+var lists = []list{
+	{
+		key: "filesystem.allowRead", object: "filesystem", name: "allowRead",
+		noun: "path", check: checkPath,
+		values: func(p *Policy) []Value { return p.Filesystem.AllowRead },
+		comment: []string{
+			"Paths the commands may read. sandbar adds one here when you allow",
+			"a refused read for this workspace.",
+		},
+	},
+	{
+		key: "filesystem.allowWrite", object: "filesystem", name: "allowWrite",
+		noun: "path", check: checkPath,
+		values: func(p *Policy) []Value { return p.Filesystem.AllowWrite },
+		comment: []string{
+			"Paths the commands may write. sandbar adds one here when you allow",
+			"a refused write for this workspace.",
+		},
+	},
+	{
+		key: "network.allowedDomains", object: "network", name: "allowedDomains",
+		noun: "domain", check: checkDomain,
+		values: func(p *Policy) []Value { return p.Network.AllowedDomains },
+		comment: []string{
+			"Hosts the commands may connect to. sandbar adds one here when you",
+			`answer "allow for this workspace".`,
+		},
+	},
+	{
+		key: "presets", name: "presets",
+		noun: "preset", check: checkPreset,
+		values: func(p *Policy) []Value { return p.Presets },
+		comment: []string{
+			"Toolchains whose caches the commands may write. sandbar adds one",
+			"here when you allow a refused write to a cache for this workspace.",
+		},
+	},
+}
+
+func findList(key string) *list {
+	for i := range lists {
+		if lists[i].key == key {
+			return &lists[i]
+		}
+	}
+	return nil
+}
+
+func listNames() []string {
+	out := make([]string, len(lists))
+	for i, l := range lists {
+		out[i] = l.key
+	}
+	return out
+}
+
+// checkNew is the list's check for an entry that is about to be written
 // rather than one already in a file, so the messages do not say "remove".
-func checkNewDomain(s string) string {
+func (l *list) checkNew(s string) string {
 	switch {
 	case s == "":
-		return "the domain is empty"
+		return fmt.Sprintf("the %s is empty", l.noun)
 	case !utf8.ValidString(s):
 		return fmt.Sprintf("%q is not valid UTF-8", s)
 	}
-	return checkDomain(s)
+	return l.check(s)
 }
 
 func texts(vs []Value) []string {
@@ -95,28 +181,40 @@ func texts(vs []Value) []string {
 	return out
 }
 
-// newFileTemplate starts the policy file of a folder that has none. Its list
-// is empty so that the entry is added by the same code as for every other
-// file, and multi-line so that each entry sandbar adds later is a line of
-// its own.
-const newFileTemplate = `// sandbar reads this file to decide what the commands it runs in this
+// newFileHeader starts the policy file of a folder that has none.
+const newFileHeader = `// sandbar reads this file to decide what the commands it runs in this
 // folder may do. The format is described in sandbar's docs/policy-schema.md.
 {
   "version": 1,
-  "network": {
-    // Hosts the commands may connect to. sandbar adds one here when you
-    // answer "allow for this workspace".
-    "allowedDomains": [
-    ],
-  },
-}
 `
+
+// newFileTemplate is the whole new file for l. Its list is empty so that
+// the entry is added by the same code as for every other file, and
+// multi-line so that each entry sandbar adds later is a line of its own.
+func newFileTemplate(l *list) string {
+	var b strings.Builder
+	b.WriteString(newFileHeader)
+	indent := "  "
+	if l.object != "" {
+		fmt.Fprintf(&b, "%s%q: {\n", indent, l.object)
+		indent += "  "
+	}
+	for _, line := range l.comment {
+		fmt.Fprintf(&b, "%s// %s\n", indent, line)
+	}
+	fmt.Fprintf(&b, "%s%q: [\n%s],\n", indent, l.name, indent)
+	if l.object != "" {
+		b.WriteString("  },\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
 
 // newFile returns the text to edit for a file that holds only whitespace and
 // comments: the template, after the user's comments if there are any.
-func newFile(body []byte) []byte {
+func newFile(body []byte, l *list) []byte {
 	nl := newline(body)
-	tmpl := []byte(strings.ReplaceAll(newFileTemplate, "\n", nl))
+	tmpl := []byte(strings.ReplaceAll(newFileTemplate(l), "\n", nl))
 	if len(bytes.TrimSpace(body)) == 0 {
 		return tmpl
 	}
@@ -126,37 +224,46 @@ func newFile(body []byte) []byte {
 	return slices.Concat(body, []byte(nl), tmpl)
 }
 
-// addDomain appends entry to root's network.allowedDomains, adding the
-// keys on the way. Parse has checked every type on that way.
-func addDomain(root *hujson.Value, e *editor, entry string) error {
-	top, ok := root.Value.(*hujson.Object)
+// objectKeys are the keys of each object AddEntry may add a list to, in
+// the schema's order.
+var objectKeys = map[string][]string{
+	"":           topKeys,
+	"filesystem": filesystemKeys,
+	"network":    networkKeys,
+}
+
+// addEntry appends entry to root's list l, adding the keys on the way.
+// Parse has checked every type on that way.
+func addEntry(root *hujson.Value, e *editor, l *list, entry string) error {
+	obj, ok := root.Value.(*hujson.Object)
 	if !ok {
 		return fmt.Errorf("the policy is not an object")
 	}
-	network := member(top, "network")
-	if network == nil {
-		network = e.addMember(top, "network", topKeys, func(p placement) hujson.ValueTrimmed {
-			return &hujson.Object{AfterExtra: e.closing(p)}
-		})
+	if l.object != "" {
+		v := member(obj, l.object)
+		if v == nil {
+			v = e.addMember(obj, l.object, topKeys, func(p placement) hujson.ValueTrimmed {
+				return &hujson.Object{AfterExtra: e.closing(p)}
+			})
+		}
+		if obj, ok = v.Value.(*hujson.Object); !ok {
+			return fmt.Errorf("%q is not an object", l.object)
+		}
 	}
-	netObj, ok := network.Value.(*hujson.Object)
-	if !ok {
-		return fmt.Errorf(`"network" is not an object`)
-	}
-	list := member(netObj, "allowedDomains")
-	if list == nil {
+	v := member(obj, l.name)
+	if v == nil {
 		// The new list is written as the file writes its lists: on one
 		// line, or with an entry per line if the file has such lists.
-		list = e.addMember(netObj, "allowedDomains", networkKeys, func(p placement) hujson.ValueTrimmed {
+		v = e.addMember(obj, l.name, objectKeys[l.object], func(p placement) hujson.ValueTrimmed {
 			if !e.lineLists {
 				p.multiline = false
 			}
 			return &hujson.Array{AfterExtra: e.closing(p)}
 		})
 	}
-	arr, ok := list.Value.(*hujson.Array)
+	arr, ok := v.Value.(*hujson.Array)
 	if !ok {
-		return fmt.Errorf(`"allowedDomains" is not an array`)
+		return fmt.Errorf("%q is not an array", l.name)
 	}
 	e.appendElement(arr, hujson.String(entry))
 	return nil
@@ -255,6 +362,9 @@ type placement struct {
 	comma        bool   // the new item is last and takes a trailing comma
 	multiline    bool   // the new item starts its own line
 	indent       string // the indentation of that line
+	// prevAfter, when not nil, becomes the extra between the previous
+	// item and the comma that now follows it.
+	prevAfter hujson.Extra
 }
 
 // place lays out an item inserted at index i of an object or array whose
@@ -311,6 +421,12 @@ func (e *editor) place(leads []hujson.Extra, closing hujson.Extra, trailing bool
 			}
 		}
 		if i == n {
+			// A comment between the last item and the bracket, on the
+			// line, is about that item ("a" /* vendored */]): it stays
+			// with it, before the new comma.
+			if head := bytes.TrimRight(closing, " \t"); !trailing && len(head) > 0 && !bytes.ContainsAny(head, "\r\n") {
+				return placement{lead: sep, follow: slices.Clone(closing[len(head):]), prevAfter: slices.Clone(head)}
+			}
 			return placement{lead: sep, follow: closing, comma: trailing}
 		}
 		return placement{lead: slices.Clone(follow), follow: sep}
@@ -360,6 +476,9 @@ func (e *editor) addMember(obj *hujson.Object, name string, order []string, valu
 	} else {
 		obj.AfterExtra = p.follow
 	}
+	if p.prevAfter != nil {
+		obj.Members[i-1].Value.AfterExtra = p.prevAfter
+	}
 	obj.Members = slices.Insert(obj.Members, i, m)
 	return &obj.Members[i].Value
 }
@@ -374,6 +493,9 @@ func (e *editor) appendElement(arr *hujson.Array, v hujson.Literal) {
 	el := hujson.Value{BeforeExtra: p.lead, Value: v}
 	if p.comma {
 		el.AfterExtra = hujson.Extra{}
+	}
+	if p.prevAfter != nil {
+		arr.Elements[len(arr.Elements)-1].AfterExtra = p.prevAfter
 	}
 	arr.AfterExtra = p.follow
 	arr.Elements = append(arr.Elements, el)

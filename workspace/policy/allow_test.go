@@ -18,13 +18,14 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 const allowFile = ".sandbar/policy.jsonc"
 
-// allowCases are the golden tests of AddAllowedDomain. Each reads
-// testdata/allow/NAME.in.jsonc (nil src if nilSrc), adds the entries in
-// order, and compares with NAME.out.jsonc, or with NAME.err if it fails.
-// Regenerate with: go test ./workspace/policy -run TestAddAllowedDomain -update
+// allowCases are the golden tests of AddEntry. Each reads
+// testdata/allow/NAME.in.jsonc (nil src if nilSrc), adds the entries to key
+// in order, and compares with NAME.out.jsonc, or with NAME.err if it fails.
+// Regenerate with: go test ./workspace/policy -run TestAddEntry -update
 var allowCases = []struct {
 	name    string
-	entries []string // default "example.com"
+	key     string   // default "network.allowedDomains"
+	entries []string // default defaultEntry[key]
 	nilSrc  bool
 }{
 	{name: "nil", nilSrc: true},
@@ -57,28 +58,68 @@ var allowCases = []struct {
 	{name: "allowed-wrong-type"},
 	{name: "broken"},
 	{name: "other-errors"},
+
+	{name: "allowWrite-nil", key: "filesystem.allowWrite", nilSrc: true},
+	{name: "allowWrite-comments", key: "filesystem.allowWrite"},
+	{name: "allowWrite-existing-list", key: "filesystem.allowWrite"},
+	{name: "allowWrite-duplicate", key: "filesystem.allowWrite"},
+	{name: "allowWrite-no-filesystem", key: "filesystem.allowWrite"},
+	{name: "allowWrite-glob", key: "filesystem.allowWrite", entries: []string{"~/.cache/*.tmp"}},
+	{name: "filesystem-wrong-type", key: "filesystem.allowWrite"},
+
+	{name: "allowRead-nil", key: "filesystem.allowRead", nilSrc: true},
+	{name: "allowRead-comments", key: "filesystem.allowRead"},
+	{name: "allowRead-existing-list", key: "filesystem.allowRead", entries: []string{"/opt/sdk", "./vendor"}},
+	{name: "allowRead-duplicate", key: "filesystem.allowRead"},
+	{name: "allowRead-no-filesystem", key: "filesystem.allowRead"},
+
+	{name: "presets-nil", key: "presets", nilSrc: true},
+	{name: "presets-comments", key: "presets"},
+	{name: "presets-existing-list", key: "presets"},
+	{name: "presets-multi-line", key: "presets", entries: []string{"go", "python"}},
+	{name: "presets-duplicate", key: "presets"},
+	{name: "presets-empty-object", key: "presets"},
+	{name: "presets-one-line-comment", key: "presets"},
+	{name: "presets-unknown", key: "presets", entries: []string{"ruby"}},
 }
 
-func TestAddAllowedDomain(t *testing.T) {
+// defaultEntry is what a case adds when it names no entries.
+var defaultEntry = map[string]string{
+	"filesystem.allowRead":   "/opt/sdk",
+	"filesystem.allowWrite":  "~/.cache/foo",
+	"network.allowedDomains": "example.com",
+	"presets":                "go",
+}
+
+// caseKey is tt.key, or network.allowedDomains when it is not set.
+func caseKey(key string) string {
+	if key == "" {
+		return "network.allowedDomains"
+	}
+	return key
+}
+
+func TestAddEntry(t *testing.T) {
 	for _, tt := range allowCases {
 		t.Run(tt.name, func(t *testing.T) {
 			src := readAllowInput(t, tt.name, tt.nilSrc)
+			key := caseKey(tt.key)
 			entries := tt.entries
 			if entries == nil {
-				entries = []string{"example.com"}
+				entries = []string{defaultEntry[key]}
 			}
 			got, err := src, error(nil)
 			for _, entry := range entries {
 				before := slices.Clone(got)
 				var out []byte
-				out, err = AddAllowedDomain(allowFile, got, entry)
+				out, err = AddEntry(allowFile, got, key, entry)
 				if !bytes.Equal(before, got) {
-					t.Fatalf("AddAllowedDomain(%q) modified its input", entry)
+					t.Fatalf("AddEntry(%q, %q) modified its input", key, entry)
 				}
 				if err != nil {
 					break
 				}
-				checkAdded(t, got, out, entry)
+				checkAdded(t, got, out, key, entry)
 				got = out
 			}
 
@@ -121,9 +162,9 @@ func readAllowInput(t testing.TB, name string, nilSrc bool) []byte {
 }
 
 // checkAdded checks what every successful edit must do: the result reads back
-// as the same policy with entry at the end of allowedDomains, and adding the
-// same entry again changes nothing.
-func checkAdded(t *testing.T, src, out []byte, entry string) {
+// as the same policy with entry at the end of the list named by key, and
+// adding the same entry again changes nothing.
+func checkAdded(t *testing.T, src, out []byte, key, entry string) {
 	t.Helper()
 	before, err := Parse(allowFile, src)
 	if err != nil {
@@ -133,29 +174,36 @@ func checkAdded(t *testing.T, src, out []byte, entry string) {
 	if err != nil {
 		t.Fatalf("output does not parse: %v\n%s", err, out)
 	}
-	if !slices.ContainsFunc(before.Network.AllowedDomains, func(v Value) bool { return v.Text == entry }) {
-		before.Network.AllowedDomains = append(before.Network.AllowedDomains, Value{Text: entry})
+	list := map[string]*[]Value{
+		"filesystem.allowRead":   &before.Filesystem.AllowRead,
+		"filesystem.allowWrite":  &before.Filesystem.AllowWrite,
+		"network.allowedDomains": &before.Network.AllowedDomains,
+		"presets":                &before.Presets,
+	}[key]
+	if !slices.ContainsFunc(*list, func(v Value) bool { return v.Text == entry }) {
+		*list = append(*list, Value{Text: entry})
 	}
 	if diff := cmp.Diff(before, after, cmpopts.IgnoreFields(Value{}, "Pos"), cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("policy after adding %q (-want +got):\n%s", entry, diff)
+		t.Errorf("policy after adding %q to %s (-want +got):\n%s", entry, key, diff)
 	}
-	again, err := AddAllowedDomain(allowFile, out, entry)
+	again, err := AddEntry(allowFile, out, key, entry)
 	if err != nil || !bytes.Equal(again, out) {
-		t.Errorf("adding %q a second time changed the file or failed (%v):\n%s", entry, err, again)
+		t.Errorf("adding %q to %s a second time changed the file or failed (%v):\n%s", entry, key, err, again)
 	}
 }
 
-// TestAddAllowedDomainKeepsComments checks, for every golden input, that each
+// TestAddEntryKeepsComments checks, for every golden input, that each
 // comment of the input is in the output, in the same order. Comments are
 // found by a scanner of its own rather than by hujson, so that a comment
 // hujson lost would be noticed.
-func TestAddAllowedDomainKeepsComments(t *testing.T) {
+func TestAddEntryKeepsComments(t *testing.T) {
 	for _, tt := range allowCases {
 		src := readAllowInput(t, tt.name, tt.nilSrc)
-		out, err := AddAllowedDomain(allowFile, src, "example.com")
+		key := caseKey(tt.key)
+		out, err := AddEntry(allowFile, src, key, defaultEntry[key])
 		if err != nil {
-			// An error case: no output to check (TestAddAllowedDomain
-			// checks the error).
+			// An error case: no output to check (TestAddEntry checks the
+			// error).
 			continue
 		}
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,7 +253,7 @@ func comments(src []byte) []string {
 	return out
 }
 
-func TestAddAllowedDomainLineEndings(t *testing.T) {
+func TestAddEntryLineEndings(t *testing.T) {
 	tests := []struct {
 		name, src, want string
 	}{
@@ -227,56 +275,105 @@ func TestAddAllowedDomainLineEndings(t *testing.T) {
 		{
 			name: "byte order mark on an empty file",
 			src:  "\uFEFF",
-			want: "\uFEFF" + strings.Replace(newFileTemplate, "[\n", "[\n      \"example.com\",\n", 1),
+			want: "\uFEFF" + strings.Replace(newFileTemplate(findList("network.allowedDomains")), "[\n", "[\n      \"example.com\",\n", 1),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := AddAllowedDomain(allowFile, []byte(tt.src), "example.com")
+			got, err := AddEntry(allowFile, []byte(tt.src), "network.allowedDomains", "example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, string(got)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
-			checkAdded(t, []byte(tt.src), got, "example.com")
+			checkAdded(t, []byte(tt.src), got, "network.allowedDomains", "example.com")
 		})
 	}
 }
 
-func TestAddAllowedDomainErrors(t *testing.T) {
+func TestAddEntryErrors(t *testing.T) {
 	tests := []struct {
-		name, src, entry string
-		fileError        bool // the error is Parse's ErrorList
-		want             string
+		name, src, key, entry string
+		fileError             bool // the error is Parse's ErrorList
+		want                  string
 	}{
 		{
-			name:  "empty entry",
+			name:  "empty domain",
+			key:   "network.allowedDomains",
 			entry: "",
-			want:  "allowing a domain in .sandbar/policy.jsonc: the domain is empty",
+			want:  "adding to network.allowedDomains in .sandbar/policy.jsonc: the domain is empty",
 		},
 		{
-			name:  "entry with a port out of range",
+			name:  "domain with a port out of range",
+			key:   "network.allowedDomains",
 			entry: "example.com:70000",
-			want:  `allowing a domain in .sandbar/policy.jsonc: "example.com:70000": port must be a number from 1 to 65535`,
+			want:  `adding to network.allowedDomains in .sandbar/policy.jsonc: "example.com:70000": port must be a number from 1 to 65535`,
 		},
 		{
 			name:  "entry is checked before the file",
 			src:   "{",
+			key:   "network.allowedDomains",
 			entry: "exa mple.com",
-			want:  `allowing a domain in .sandbar/policy.jsonc: "exa mple.com": invalid character ' ' in host name; use letters, digits, "-" and "."`,
+			want:  `adding to network.allowedDomains in .sandbar/policy.jsonc: "exa mple.com": invalid character ' ' in host name; use letters, digits, "-" and "."`,
+		},
+		{
+			name:  "empty path",
+			key:   "filesystem.allowWrite",
+			entry: "",
+			want:  "adding to filesystem.allowWrite in .sandbar/policy.jsonc: the path is empty",
+		},
+		{
+			name:  "path of another user's home",
+			key:   "filesystem.allowRead",
+			entry: "~bob/src",
+			want:  `adding to filesystem.allowRead in .sandbar/policy.jsonc: "~bob" is not supported; write "~/" for your home or an absolute path`,
+		},
+		{
+			name:  "path with a NUL byte",
+			key:   "filesystem.allowWrite",
+			entry: "/tmp/a\x00b",
+			want:  `adding to filesystem.allowWrite in .sandbar/policy.jsonc: "/tmp/a\x00b" contains a NUL byte; remove it`,
+		},
+		{
+			name:  "unknown preset",
+			key:   "presets",
+			entry: "ruby",
+			want:  `adding to presets in .sandbar/policy.jsonc: unknown preset "ruby"; known presets are "go", "java", "node", "python", "rust"`,
+		},
+		{
+			name:  "a deny list",
+			key:   "filesystem.denyRead",
+			entry: "~/.ssh",
+			want:  `adding "~/.ssh" to filesystem.denyRead in .sandbar/policy.jsonc: "filesystem.denyRead" is not a list sandbar adds to; use "filesystem.allowRead", "filesystem.allowWrite", "network.allowedDomains", "presets"`,
+		},
+		{
+			name:  "a key that is not in the schema",
+			key:   "network.allowedDomain",
+			entry: "example.com",
+			want:  `adding "example.com" to network.allowedDomain in .sandbar/policy.jsonc: "network.allowedDomain" is not a list sandbar adds to; use "filesystem.allowRead", "filesystem.allowWrite", "network.allowedDomains", "presets"`,
 		},
 		{
 			name:      "network of the wrong type",
 			src:       "{\n  \"network\": true,\n}\n",
+			key:       "network.allowedDomains",
 			entry:     "example.com",
 			fileError: true,
 			want:      `.sandbar/policy.jsonc:2:14: "network" must be an object, got boolean`,
 		},
 		{
+			name:      "presets of the wrong type",
+			src:       "{\n  \"presets\": \"go\",\n}\n",
+			key:       "presets",
+			entry:     "node",
+			fileError: true,
+			want:      `.sandbar/policy.jsonc:2:14: "presets" must be an array of strings, got string`,
+		},
+		{
 			name:      "every problem at once",
 			src:       "{\n  \"network\": {\"allowedDomains\": [\"ok.com\", 7]},\n  \"presets\": [\"ruby\"],\n}\n",
-			entry:     "example.com",
+			key:       "filesystem.allowWrite",
+			entry:     "~/.cache/foo",
 			fileError: true,
 			want: `.sandbar/policy.jsonc:2:44: each entry of "allowedDomains" must be a string, got number` + "\n" +
 				`.sandbar/policy.jsonc:3:15: unknown preset "ruby"; known presets are "go", "java", "node", "python", "rust"`,
@@ -284,12 +381,12 @@ func TestAddAllowedDomainErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := AddAllowedDomain(allowFile, []byte(tt.src), tt.entry)
+			got, err := AddEntry(allowFile, []byte(tt.src), tt.key, tt.entry)
 			if err == nil {
-				t.Fatalf("AddAllowedDomain succeeded:\n%s", got)
+				t.Fatalf("AddEntry succeeded:\n%s", got)
 			}
 			if got != nil {
-				t.Errorf("AddAllowedDomain returned a file with its error:\n%s", got)
+				t.Errorf("AddEntry returned a file with its error:\n%s", got)
 			}
 			if diff := cmp.Diff(tt.want, err.Error()); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
@@ -302,12 +399,12 @@ func TestAddAllowedDomainErrors(t *testing.T) {
 	}
 }
 
-// TestAddAllowedDomainDoesNotAlias checks that the result shares no memory
-// with src: hujson's syntax tree points into the buffer it parsed, and an
-// edit that wrote through it would change the caller's bytes.
-func TestAddAllowedDomainDoesNotAlias(t *testing.T) {
+// TestAddEntryDoesNotAlias checks that the result shares no memory with
+// src: hujson's syntax tree points into the buffer it parsed, and an edit
+// that wrote through it would change the caller's bytes.
+func TestAddEntryDoesNotAlias(t *testing.T) {
 	src := []byte("{\"network\": {\"allowedDomains\": [\n  \"a.com\",\n]}}\n")
-	out, err := AddAllowedDomain(allowFile, src, "example.com")
+	out, err := AddEntry(allowFile, src, "network.allowedDomains", "example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,27 +417,31 @@ func TestAddAllowedDomainDoesNotAlias(t *testing.T) {
 	}
 }
 
-// FuzzAddAllowedDomain checks that every file Parse accepts can be edited:
-// AddAllowedDomain checks its own result, so an edit that laid a file out
-// wrongly fails here as an internal error.
-func FuzzAddAllowedDomain(f *testing.F) {
+// FuzzAddEntry checks that every file Parse accepts can be edited: AddEntry
+// checks its own result, so an edit that laid a file out wrongly fails here
+// as an internal error. key picks one of lists.
+func FuzzAddEntry(f *testing.F) {
 	for _, tt := range allowCases {
 		if !tt.nilSrc {
-			f.Add(readAllowInput(f, tt.name, false), "example.com")
+			key := caseKey(tt.key)
+			f.Add(readAllowInput(f, tt.name, false), uint8(slices.Index(listNames(), key)), defaultEntry[key])
 		}
 	}
-	f.Add([]byte("{\"network\": {\"allowedDomains\": [/* a */ \"a.com\" /* b */ , /* c */]}}"), "*.example.com:443")
-	f.Add([]byte("{\r\n\"network\" : {\r\n\t\"deniedDomains\":[\r\n\t\t\"x.com\"\r\n\t]\r\n}}"), "[::1]:8080")
-	f.Add(DefaultSource(), "example.com")
-	f.Fuzz(func(t *testing.T, src []byte, entry string) {
-		if _, err := Parse(allowFile, src); err != nil || checkNewDomain(entry) != "" {
+	f.Add([]byte("{\"network\": {\"allowedDomains\": [/* a */ \"a.com\" /* b */ , /* c */]}}"), uint8(2), "*.example.com:443")
+	f.Add([]byte("{\r\n\"network\" : {\r\n\t\"deniedDomains\":[\r\n\t\t\"x.com\"\r\n\t]\r\n}}"), uint8(2), "[::1]:8080")
+	f.Add([]byte("{\"filesystem\": {/* a */ \"denyWrite\": [] /* b */}, \"presets\": [/* none */]}"), uint8(1), "./out")
+	f.Add(DefaultSource(), uint8(0), "/opt/sdk")
+	f.Add(DefaultSource(), uint8(3), "go")
+	f.Fuzz(func(t *testing.T, src []byte, n uint8, entry string) {
+		l := &lists[int(n)%len(lists)]
+		if _, err := Parse(allowFile, src); err != nil || l.checkNew(entry) != "" {
 			return
 		}
-		out, err := AddAllowedDomain(allowFile, src, entry)
+		out, err := AddEntry(allowFile, src, l.key, entry)
 		if err != nil {
-			t.Fatalf("AddAllowedDomain(%q, %q): %v", src, entry, err)
+			t.Fatalf("AddEntry(%q, %q, %q): %v", src, l.key, entry, err)
 		}
-		checkAdded(t, src, out, entry)
+		checkAdded(t, src, out, l.key, entry)
 		in, got := comments(src), comments(out)
 		if newParser(allowFile, src).blank() {
 			got = got[:min(len(in), len(got))]
@@ -351,13 +452,41 @@ func FuzzAddAllowedDomain(f *testing.F) {
 	})
 }
 
-func TestAddAllowedDomainDuplicateReturnsSrc(t *testing.T) {
-	src := []byte("{\"network\": {\"allowedDomains\": [\"a.com\", \"example.com\"]}} // as it was\n")
+func TestAddEntryDuplicateReturnsSrc(t *testing.T) {
+	tests := []struct {
+		name, src, key, entry string
+	}{
+		{"domain", "{\"network\": {\"allowedDomains\": [\"a.com\", \"example.com\"]}} // as it was\n", "network.allowedDomains", "example.com"},
+		{"path", "{\"filesystem\": {\"allowWrite\": [\"~/.cache/foo\"]}}", "filesystem.allowWrite", "~/.cache/foo"},
+		{"preset", "{\"presets\": [\"go\"]}", "presets", "go"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := []byte(tt.src)
+			got, err := AddEntry(allowFile, src, tt.key, tt.entry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if &got[0] != &src[0] || len(got) != len(src) {
+				t.Errorf("AddEntry of an entry already present returned new bytes:\n%s", got)
+			}
+		})
+	}
+}
+
+// TestAddAllowedDomain checks that the wrapper is AddEntry on
+// network.allowedDomains.
+func TestAddAllowedDomain(t *testing.T) {
+	src := []byte("{\"version\": 1}\n")
+	want, err := AddEntry(allowFile, src, "network.allowedDomains", "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := AddAllowedDomain(allowFile, src, "example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if &got[0] != &src[0] || len(got) != len(src) {
-		t.Errorf("AddAllowedDomain of an entry already present returned new bytes:\n%s", got)
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
