@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sandbar-dev/sandbar/workspace"
 )
@@ -68,6 +69,13 @@ type host struct {
 	encoding string
 	folders  []folder
 	backend  backendInfo
+	// approvalTimeout is how long a prompt waits for the editor.
+	approvalTimeout time.Duration
+
+	runs runs
+	asks prompts
+	// offered are the policy contents whose trust was asked about.
+	offered map[string]bool
 
 	exited   chan struct{}
 	exitOnce sync.Once
@@ -92,7 +100,7 @@ func newHost(cfg Config) *host {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
-	h := &host{cfg: cfg, exited: make(chan struct{}), encoding: encodingUTF16}
+	h := &host{cfg: cfg, exited: make(chan struct{}), encoding: encodingUTF16, approvalTimeout: defaultApprovalTimeout}
 	h.places, h.placesErr = workspace.UserPlaces(cfg.Getenv)
 	h.methods = map[string]method{
 		"initialize":                          request(h.initialize),
@@ -102,6 +110,10 @@ func newHost(cfg Config) *host {
 		"workspace/didChangeWorkspaceFolders": notification(h.didChangeWorkspaceFolders),
 		"sandbar/policy":                      request(h.policyRequest),
 		"sandbar/explain":                     request(h.explain),
+		"sandbar/run":                         request(h.run),
+		"sandbar/input":                       notification(h.input),
+		"sandbar/resize":                      notification(h.resize),
+		"sandbar/trust":                       request(h.trust),
 	}
 	return h
 }

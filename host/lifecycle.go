@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // state is where a session is in LSP's lifecycle.
@@ -58,6 +59,9 @@ func (h *host) initialize(ctx context.Context, p initializeParams) (initializeRe
 	}
 	h.state = stateRunning
 	h.folders = folders
+	if o := p.InitializationOptions; o != nil && o.ApprovalTimeoutMs > 0 {
+		h.approvalTimeout = time.Duration(o.ApprovalTimeoutMs) * time.Millisecond
+	}
 	h.encoding = encoding
 	h.backend = b
 	if p.ClientInfo != nil {

@@ -158,6 +158,9 @@ func (h *host) applied(cause string, ps *workspace.Policies, err error) {
 		h.logf(messageError, "policy generation %d not applied: %v", n.Generation, err)
 	}
 	h.conn.notify("sandbar/policyApplied", n)
+	if err == nil {
+		h.offerTrust(ps)
+	}
 }
 
 // failureMessage is the one message a failed load shows.

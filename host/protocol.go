@@ -13,6 +13,8 @@ type initializeParams struct {
 	RootPath         *string            `json:"rootPath"`
 	WorkspaceFolders []workspaceFolder  `json:"workspaceFolders"`
 	Capabilities     clientCapabilities `json:"capabilities"`
+	// InitializationOptions are the host's settings.
+	InitializationOptions *initializationOptions `json:"initializationOptions"`
 }
 
 type clientInfo struct {
@@ -182,6 +184,7 @@ const (
 	causeInitialize = "initialize"
 	causeFolders    = "workspaceFolders"
 	causeFile       = "policyFile"
+	causeTrust      = "trust"
 )
 
 type explainParams struct {
@@ -199,4 +202,116 @@ type explainResult struct {
 // a policy when none can be used.
 type policyErrorData struct {
 	Errors []policyError `json:"errors"`
+}
+
+type runParams struct {
+	// RunID names the run in sandbar/output, sandbar/input and the
+	// result; empty: the host makes one ("r1", "r2"...).
+	RunID string   `json:"runId,omitempty"`
+	Argv  []string `json:"argv"`
+	Cwd   string   `json:"cwd,omitempty"`
+	// Env adds to (or replaces in) the sandbox's environment.
+	Env map[string]string `json:"env,omitempty"`
+	// Stdin is the command's whole input; without it (and without
+	// StdinOpen) the command reads /dev/null.
+	Stdin *string `json:"stdin,omitempty"`
+	// StdinOpen keeps the input open for sandbar/input until it sends
+	// eof.
+	StdinOpen  bool     `json:"stdinOpen,omitempty"`
+	TimeoutMs  int64    `json:"timeoutMs,omitempty"`
+	Pty        *ptySize `json:"pty,omitempty"`
+	Unconfined bool     `json:"unconfined,omitempty"`
+}
+
+type ptySize struct {
+	Cols uint16 `json:"cols"`
+	Rows uint16 `json:"rows"`
+}
+
+type runResult struct {
+	RunID      string      `json:"runId"`
+	ExitCode   int         `json:"exitCode"`
+	Signal     *string     `json:"signal"`
+	DurationMs int64       `json:"durationMs"`
+	Violations []violation `json:"violations"`
+	Cancelled  bool        `json:"cancelled"`
+	TimedOut   bool        `json:"timedOut"`
+	Confined   bool        `json:"confined"`
+	// Rerun is the result of running the command again after the user
+	// chose "Allow and re-run".
+	Rerun *runResult `json:"rerun,omitempty"`
+	// Allowed are the policy entries the user added when choosing
+	// "Allow and re-run".
+	Allowed []string `json:"allowed,omitempty"`
+}
+
+// violation is one refusal, in sandbar/run's result and in
+// sandbar/violation as it happens.
+type violation struct {
+	RunID     string `json:"runId,omitempty"`
+	Kind      string `json:"kind"`
+	Operation string `json:"operation,omitempty"`
+	Path      string `json:"path,omitempty"`
+	Target    string `json:"target,omitempty"`
+	Decision  string `json:"decision"`
+	Reason    string `json:"reason,omitempty"`
+	Rule      string `json:"rule,omitempty"`
+	Pid       int    `json:"pid,omitempty"`
+	Comm      string `json:"comm,omitempty"`
+	Count     int    `json:"count"`
+	Undone    string `json:"undone,omitempty"`
+}
+
+type outputParams struct {
+	RunID  string `json:"runId"`
+	Stream string `json:"stream"`
+	Data   string `json:"data"`
+}
+
+type runStarted struct {
+	RunID string   `json:"runId"`
+	Argv  []string `json:"argv"`
+	Cwd   string   `json:"cwd"`
+}
+
+type inputParams struct {
+	RunID string `json:"runId"`
+	Data  string `json:"data"`
+	EOF   bool   `json:"eof,omitempty"`
+}
+
+type resizeParams struct {
+	RunID string `json:"runId"`
+	Cols  uint16 `json:"cols"`
+	Rows  uint16 `json:"rows"`
+}
+
+type showMessageRequestParams struct {
+	Type    int                 `json:"type"`
+	Message string              `json:"message"`
+	Actions []messageActionItem `json:"actions"`
+}
+
+type messageActionItem struct {
+	Title string `json:"title"`
+}
+
+type trustParams struct {
+	Folder string `json:"folder"`
+}
+
+type trustResult struct {
+	Folder  string   `json:"folder"`
+	Path    string   `json:"path"`
+	Trusted bool     `json:"trusted"`
+	Widens  []string `json:"widens"`
+	Answer  string   `json:"answer"`
+}
+
+// initializationOptions are the host's settings an editor may pass in
+// initialize.
+type initializationOptions struct {
+	// ApprovalTimeoutMs is how long a prompt waits for an answer; 0 means
+	// the default (60 s).
+	ApprovalTimeoutMs int64 `json:"approvalTimeoutMs,omitempty"`
 }

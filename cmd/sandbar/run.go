@@ -187,7 +187,7 @@ func writeReport(path string, res confine.Result, vs []confine.Violation) error 
 		r.Violations = []confine.Violation{}
 	}
 	if res.Signal != 0 {
-		name := signalName(res.Signal)
+		name := confine.SignalName(res.Signal)
 		r.Signal = &name
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -198,21 +198,6 @@ func writeReport(path string, res confine.Result, vs []confine.Violation) error 
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return nil
-}
-
-func signalName(s syscall.Signal) string {
-	names := map[syscall.Signal]string{
-		syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
-		syscall.SIGILL: "SIGILL", syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT",
-		syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE", syscall.SIGKILL: "SIGKILL",
-		syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
-		syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
-		syscall.SIGSYS: "SIGSYS", syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ",
-	}
-	if n, ok := names[s]; ok {
-		return n
-	}
-	return fmt.Sprintf("SIG%d", int(s))
 }
 
 // summarize prints at most a few lines about what the sandbox refused and
