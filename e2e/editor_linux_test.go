@@ -48,8 +48,15 @@ type editor struct {
 	stdin  io.WriteCloser
 	stderr *syncBuffer
 	// respond answers the host's requests (window/showMessageRequest...);
-	// by default the editor does not know the method.
+	// by default the editor does not know the method. It runs on its own
+	// goroutine, so it may block (to answer late), and it may return
+	// errNoReply to leave the request unanswered, as a user who never
+	// clicks. Set it before the host can ask.
 	respond func(method string, params json.RawMessage) (any, *rpcError)
+	// keep, when set, says which notifications to record; the others are
+	// only counted (in received.dropped), so a test streaming gigabytes of
+	// output does not keep them. Set it before the host can send them.
+	keep func(method string, params json.RawMessage) bool
 
 	writeMu sync.Mutex
 
@@ -72,7 +79,15 @@ type editorState struct {
 	// garbage is anything on stdout that is not a frame; it must stay
 	// empty (stdout carries only the protocol).
 	garbage string
+	// requests are the host's requests to the editor, in order.
+	requests []rpcMessage
+	// dropped counts the notifications keep refused, and their bytes.
+	dropped, droppedBytes int
 }
+
+// errNoReply, returned by a responder, leaves the host's request
+// unanswered.
+var errNoReply = &rpcError{Code: 0, Message: "no reply"}
 
 // startEditor starts `sandbar serve --stdio` on e's machine, in dir.
 func startEditor(t *testing.T, e *env, dir string) *editor {
@@ -193,19 +208,33 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 func (ed *editor) dispatch(m rpcMessage) {
 	switch {
 	case m.Method != "" && len(m.ID) > 0:
-		result, rerr := ed.respond(m.Method, m.Params)
-		reply := map[string]any{"jsonrpc": "2.0", "id": m.ID}
-		if rerr != nil {
-			reply["error"] = rerr
-		} else {
-			reply["result"] = result
-		}
-		if b, err := json.Marshal(reply); err == nil {
-			ed.write(string(b)) // on the reader's goroutine: a failure shows as the host exiting
-		}
+		ed.mu.Lock()
+		ed.received.requests = append(ed.received.requests, m)
+		ed.broadcast()
+		ed.mu.Unlock()
+		go func() {
+			result, rerr := ed.respond(m.Method, m.Params)
+			if rerr == errNoReply {
+				return
+			}
+			reply := map[string]any{"jsonrpc": "2.0", "id": m.ID}
+			if rerr != nil {
+				reply["error"] = rerr
+			} else {
+				reply["result"] = result
+			}
+			if b, err := json.Marshal(reply); err == nil {
+				ed.write(string(b)) // a failure shows as the host exiting
+			}
+		}()
 	case m.Method != "":
 		ed.mu.Lock()
-		ed.received.notifications = append(ed.received.notifications, m)
+		if ed.keep != nil && !ed.keep(m.Method, m.Params) {
+			ed.received.dropped++
+			ed.received.droppedBytes += len(m.Params)
+		} else {
+			ed.received.notifications = append(ed.received.notifications, m)
+		}
 		ed.broadcast()
 		ed.mu.Unlock()
 	default:
