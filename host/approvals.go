@@ -12,6 +12,7 @@ import (
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/proxy"
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 	"github.com/sandbar-dev/sandbar/workspace/launch"
 	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
@@ -147,6 +148,11 @@ func (a *networkApprover) Approve(ctx context.Context, t proxy.Target) (bool, er
 	question := fmt.Sprintf("%s (in %s) wants to reach %s, which the policy does not allow.", a.run.name(), filepath.Base(a.folder), key)
 	answer, err := a.h.asks.share(ctx, a.folder+"\x00"+key, func() (string, error) {
 		answer, err := a.h.ask(a.ctx, messageWarning, question, actionAllowOnce, actionAllowWorkspace, actionAlwaysAllow, actionDeny)
+		d := auditlog.Denied
+		if err == nil && answer != actionDeny {
+			d = auditlog.Allowed
+		}
+		a.h.record(auditlog.Entry{Kind: auditlog.KindNetwork, Target: key, Decision: d, Run: a.run.id, Command: a.run.argv, Folder: a.folder}, answer, err)
 		if err == nil {
 			a.h.applyNetworkAnswer(answer, a.folder, t)
 		}
@@ -190,6 +196,29 @@ func (h *host) applyNetworkAnswer(answer, folder string, t proxy.Target) {
 			h.logf(messageInfo, "added %q to network.allowedDomains in %s", entry, h.userPolicy())
 		}
 	}
+}
+
+// record appends a decision the user made (or that was made for want of
+// an answer) to the audit log. err is ask's error: no answer.
+func (h *host) record(e auditlog.Entry, answer string, err error) {
+	e.By = "user (" + h.clientName() + ")"
+	e.Answer = answer
+	e.How = auditlog.HowAsked
+	if err != nil {
+		e.How = auditlog.HowDismissed
+		if strings.Contains(err.Error(), "no answer within") {
+			e.How = auditlog.HowTimeout
+		}
+		e.Reason = err.Error()
+	}
+	h.audit.Append(e)
+}
+
+// clientName is the editor's name, for the audit log.
+func (h *host) clientName() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return clientName(&h.client)
 }
 
 // userPolicy is the user's own policy file.
@@ -245,7 +274,14 @@ func (h *host) offerRerun(ctx context.Context, r *liveRun, sb *workspace.Sandbox
 		}
 	}
 	answer, err := h.ask(ctx, messageWarning, b.String(), actionAllowRerun, actionDeny)
-	if err != nil || answer != actionAllowRerun {
+	d := auditlog.Denied
+	if err == nil && answer == actionAllowRerun {
+		d = auditlog.Allowed
+	}
+	for _, s := range picked {
+		h.record(auditlog.Entry{Kind: auditlog.KindFile, Target: s.Entry, Operation: s.Key, Decision: d, Run: r.id, Command: r.argv, Folder: sb.Folders[0]}, answer, err)
+	}
+	if d == auditlog.Denied {
 		return nil
 	}
 	var added []string

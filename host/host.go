@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 )
 
 // Config is what a session needs from the process that runs it.
@@ -76,6 +77,8 @@ type host struct {
 	asks prompts
 	// offered are the policy contents whose trust was asked about.
 	offered map[string]bool
+	// audit records every decision; nil when there is no home to keep it.
+	audit *auditlog.Log
 
 	exited   chan struct{}
 	exitOnce sync.Once
@@ -102,6 +105,9 @@ func newHost(cfg Config) *host {
 	}
 	h := &host{cfg: cfg, exited: make(chan struct{}), encoding: encodingUTF16, approvalTimeout: defaultApprovalTimeout}
 	h.places, h.placesErr = workspace.UserPlaces(cfg.Getenv)
+	if h.placesErr == nil {
+		h.audit = auditlog.Open(filepath.Join(h.places.StateDir, auditlog.FileName), auditlog.Options{})
+	}
 	h.methods = map[string]method{
 		"initialize":                          request(h.initialize),
 		"initialized":                         notification(h.initialized),

@@ -201,6 +201,8 @@ func (h *host) runOnce(ctx context.Context, r *liveRun, p runParams, dir string,
 		Stdio:    rio.stdio,
 		Rules:    launch.LiveRules(h.livePolicies),
 		Approver: approver,
+		Audit:    h.audit,
+		RunID:    r.id,
 		OnViolation: func(v confine.Violation) {
 			live(v)
 		},

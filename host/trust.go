@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
 
@@ -51,6 +52,12 @@ func (h *host) askTrust(ctx context.Context, file *workspace.PolicyFile) (string
 		workspace.PolicyFileName, filepath.Base(file.Folder), strings.Join(widenText(file.Widening), "; "))
 	answer, err := h.asks.share(ctx, "trust\x00"+file.Path+"\x00"+contentKey(file.Content), func() (string, error) {
 		answer, err := h.ask(h.conn.ctx, messageWarning, question, actionTrust, actionNotNow)
+		d := auditlog.Denied
+		if err == nil && answer == actionTrust {
+			d = auditlog.Allowed
+		}
+		h.record(auditlog.Entry{Kind: auditlog.KindTrust, Target: file.Path, Decision: d, Folder: file.Folder,
+			Reason: strings.Join(widenText(file.Widening), "; ")}, answer, err)
 		if err != nil || answer != actionTrust {
 			return answer, err
 		}

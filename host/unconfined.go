@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sandbar-dev/sandbar/confine"
+	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 )
 
 // runUnconfined runs p outside the sandbox, only if the user says so in
@@ -19,6 +20,11 @@ func (h *host) runUnconfined(ctx context.Context, r *liveRun, p runParams, dir s
 	question := fmt.Sprintf("Run %s WITHOUT the sandbox? It could read your secrets, change any of your files and reach any host. Command: %s",
 		r.name(), quoteArgs(p.Argv))
 	answer, err := h.ask(ctx, messageWarning, question, actionRunUnconfined, actionDeny)
+	d := auditlog.Denied
+	if err == nil && answer == actionRunUnconfined {
+		d = auditlog.Allowed
+	}
+	h.record(auditlog.Entry{Kind: auditlog.KindUnconfined, Target: dir, Decision: d, Run: r.id, Command: p.Argv}, answer, err)
 	if err != nil && !errors.Is(err, errNoAnswer) {
 		return nil, err
 	}

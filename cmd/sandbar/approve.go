@@ -14,6 +14,7 @@ import (
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/proxy"
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 )
 
 // asker puts a question to the user and returns the key they chose, one
@@ -39,6 +40,20 @@ type approver struct {
 
 	turn    chan struct{}
 	decided map[string]bool
+
+	// audit records each answer; argv is the run's command.
+	audit *auditlog.Log
+	argv  []string
+}
+
+// record notes the user's answer about key in the audit log.
+func (a *approver) record(key string, allowed bool, how, answer, reason string) {
+	d := auditlog.Denied
+	if allowed {
+		d = auditlog.Allowed
+	}
+	a.audit.Append(auditlog.Entry{Kind: auditlog.KindNetwork, Target: key, Decision: d, How: how,
+		By: "user (terminal)", Answer: answer, Reason: reason, Command: a.argv, Folder: a.folder})
 }
 
 func newApprover(a asker, folder, home string, trust workspace.TrustRecorder, note func(string)) *approver {
@@ -48,6 +63,7 @@ func newApprover(a asker, folder, home string, trust workspace.TrustRecorder, no
 
 func (a *approver) Approve(ctx context.Context, t proxy.Target) (bool, error) {
 	if a.asker == nil {
+		a.record(t.String(), false, auditlog.HowNoOneToAsk, "", "no terminal to ask on")
 		return false, errors.New("no terminal to ask on")
 	}
 	// One question at a time; connections behind it wait, held open.
@@ -74,15 +90,18 @@ func (a *approver) Approve(ctx context.Context, t proxy.Target) (bool, error) {
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			a.note(fmt.Sprintf("no answer within %v: denied %s", approvalTimeout, key))
+			a.record(key, false, auditlog.HowTimeout, "", fmt.Sprintf("no answer within %v", approvalTimeout))
 		}
 		return false, err
 	}
 	switch choice {
 	case 'o':
 		a.decided[key] = true
+		a.record(key, true, auditlog.HowAsked, "allow once", "")
 		return true, nil
 	case 'w':
 		a.decided[key] = true
+		a.record(key, true, auditlog.HowAsked, "allow for this workspace", "")
 		entry := t.Host
 		if t.Port != 80 && t.Port != 443 {
 			entry = t.String()
@@ -100,6 +119,7 @@ func (a *approver) Approve(ctx context.Context, t proxy.Target) (bool, error) {
 		return true, nil
 	}
 	a.decided[key] = false
+	a.record(key, false, auditlog.HowAsked, "deny", "")
 	return false, nil
 }
 

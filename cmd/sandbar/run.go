@@ -17,6 +17,7 @@ import (
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/confine/doctor"
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 	"github.com/sandbar-dev/sandbar/workspace/launch"
 	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
@@ -87,6 +88,8 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		realWd = r
 	}
 	ap := newApprover(nil, folderOf(sb.Folders, realWd), places.Home, trust.Open(places.Trust), func(s string) { errorf(stderr, "%s", s) })
+	ap.audit = auditLog(places)
+	ap.argv = argv
 	// Decisions read the policy files as they are at each connection.
 	checker := workspace.CheckPolicies(opts, &sb.Policies, func(_ *workspace.Policies, err error) {
 		if err != nil {
@@ -136,6 +139,8 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		Signals:  sigs,
 		Rules:    launch.LiveRules(checker.Current),
 		Approver: ap,
+		Audit:    auditLog(places),
+		RunID:    fmt.Sprintf("t%d", os.Getpid()),
 	})
 	if term != nil {
 		term.close()
@@ -169,6 +174,11 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		}
 	}
 	return res.ExitCode
+}
+
+// auditLog is the user's audit log.
+func auditLog(places workspace.Places) *auditlog.Log {
+	return auditlog.Open(filepath.Join(places.StateDir, auditlog.FileName), auditlog.Options{})
 }
 
 // folderOf is the workspace folder dir lies in, else the first.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
 
@@ -88,6 +89,16 @@ func cmdTrust(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		errorf(stderr, "%v", err)
 		return 1
 	}
+	how, by := auditlog.HowAsked, "user (terminal)"
+	if *yes {
+		by = "user (sandbar trust --yes)"
+	}
+	widens := make([]string, len(file.Widening))
+	for i, e := range file.Widening {
+		widens[i] = e.String()
+	}
+	auditLog(places).Append(auditlog.Entry{Kind: auditlog.KindTrust, Target: file.Path, Decision: auditlog.Allowed,
+		How: how, By: by, Folder: file.Folder, Reason: strings.Join(widens, "; ")})
 	fmt.Fprintf(stdout, "Approved %s.\n", file.Path)
 	return 0
 }

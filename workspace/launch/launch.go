@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/proxy"
 	"github.com/sandbar-dev/sandbar/proxy/gate"
 	"github.com/sandbar-dev/sandbar/workspace"
+	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 )
 
 // Job is one command to run in a sandbox.
@@ -41,6 +44,11 @@ type Job struct {
 	Ready func(spec confine.Spec) error
 	// Bwrap is the bwrap to use; empty finds it.
 	Bwrap string
+	// Audit, if set, records every decision of the run: each connection
+	// allowed or refused, each refused file access, and the run itself.
+	Audit *auditlog.Log
+	// RunID names the run in the audit log.
+	RunID string
 }
 
 // Outcome is how a run ended and everything the sandbox refused.
@@ -80,7 +88,7 @@ func Run(ctx context.Context, job Job) (Outcome, error) {
 		fixed := Rules(&sb.Policies).Compile()
 		rules = func() *proxy.CompiledRules { return fixed }
 	}
-	net := &refusals{byKey: map[string]*confine.Violation{}, live: job.OnViolation}
+	net := &refusals{byKey: map[string]*confine.Violation{}, live: job.OnViolation, audit: job.audit}
 	// The proxies are the sandbox's only way out; without them nothing
 	// runs.
 	g, err := gate.Start(gate.Config{
@@ -126,19 +134,66 @@ func Run(ctx context.Context, job Job) (Outcome, error) {
 		out.AuditErr = err
 	}
 	out.Violations = append(append(res.Violations, undone...), net.list()...)
+	job.auditRun(spec.Dir, res.Violations, undone, out)
 	return out, nil
+}
+
+// audit appends one entry about the job to its audit log; a log that
+// cannot be written is not a reason to fail the run.
+func (job Job) audit(e auditlog.Entry) {
+	if job.Audit == nil {
+		return
+	}
+	e.Run, e.Command = job.RunID, job.Argv
+	if e.Folder == "" && len(job.Sandbox.Folders) > 0 {
+		e.Folder = job.Sandbox.Folders[0]
+	}
+	job.Audit.Append(e)
+}
+
+// auditRun records the refused file accesses (once each, with their
+// count) and how the run ended.
+func (job Job) auditRun(dir string, refused, undone []confine.Violation, out Outcome) {
+	if job.Audit == nil {
+		return
+	}
+	for _, v := range append(append([]confine.Violation(nil), refused...), undone...) {
+		reason := v.Rule
+		if v.Undone != "" {
+			reason += "; undone: " + v.Undone
+		}
+		if v.Count > 1 {
+			reason += fmt.Sprintf(" (%d times)", v.Count)
+		}
+		job.audit(auditlog.Entry{Kind: auditlog.KindFile, Target: v.Path, Operation: v.Kind + " " + v.Operation,
+			Decision: auditlog.Denied, How: auditlog.HowPolicy, By: "policy", Reason: reason})
+	}
+	how := fmt.Sprintf("exit %d", out.ExitCode)
+	if out.Signal != 0 {
+		how = "killed by " + confine.SignalName(out.Signal)
+	}
+	job.audit(auditlog.Entry{Kind: auditlog.KindRun, Target: dir, Decision: auditlog.Allowed, How: auditlog.HowPolicy,
+		By: "policy", Reason: fmt.Sprintf("ran confined; %s after %v", how, out.Duration.Round(time.Millisecond))})
 }
 
 // refusals are the connections the proxies refused, one entry per
 // target and reason.
 type refusals struct {
 	live  func(confine.Violation)
+	audit func(auditlog.Entry)
 	mu    sync.Mutex
 	byKey map[string]*confine.Violation
 	order []string
 }
 
 func (r *refusals) record(ev proxy.Event) {
+	if r.audit != nil {
+		how := auditlog.HowPolicy
+		if strings.Contains(ev.Reason, "approv") || strings.Contains(ev.Reason, "no one to ask") {
+			how = auditlog.HowAsked
+		}
+		r.audit(auditlog.Entry{Kind: auditlog.KindNetwork, Target: ev.Target, Decision: ev.Decision, How: how, Reason: ev.Reason})
+	}
 	if ev.Decision != "denied" {
 		return
 	}
