@@ -396,6 +396,9 @@ type initializeResult struct {
 				Backend  string   `json:"backend"`
 				Version  string   `json:"version"`
 				Enforces []string `json:"enforces"`
+				// HostSocket is where sandbar run in the editor's
+				// terminals asks the host.
+				HostSocket string `json:"hostSocket"`
 			} `json:"sandbar"`
 		} `json:"experimental"`
 	} `json:"capabilities"`

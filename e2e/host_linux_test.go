@@ -51,6 +51,11 @@ func TestHostLifecycle(t *testing.T) {
 	want.Capabilities.Experimental.Sandbar.Backend = "bubblewrap"
 	want.Capabilities.Experimental.Sandbar.Version = bwrapVersion(t)
 	want.Capabilities.Experimental.Sandbar.Enforces = []string{"filesystem", "network", "violations"}
+	sock := res.Capabilities.Experimental.Sandbar.HostSocket
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("hostSocket %q: %v, %v; want a socket only the user can open", sock, fi, err)
+	}
+	want.Capabilities.Experimental.Sandbar.HostSocket = sock
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("initialize result (-want +got):\n%s", diff)
 	}

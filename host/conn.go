@@ -546,3 +546,22 @@ func (s *stream) readFrames() {
 		}
 	}
 }
+
+// client is a connection on which sandbar is the one asking: `sandbar run`
+// asking an editor's host over its terminal socket. It takes no requests.
+type client struct{ rpc jsonrpc2.Conn }
+
+func newClient(rwc io.ReadWriteCloser) *client {
+	rpc := jsonrpc2.NewConn(jsonrpc2.NewStream(rwc))
+	rpc.Go(context.Background(), jsonrpc2.MethodNotFoundHandler)
+	return &client{rpc: rpc}
+}
+
+// call sends a request and waits for its answer; an error answer is
+// returned as an error with its message.
+func (c *client) call(ctx context.Context, name string, params, result any) error {
+	_, err := c.rpc.Call(ctx, name, params, result)
+	return err
+}
+
+func (c *client) close() error { return c.rpc.Close() }

@@ -43,6 +43,10 @@ func Serve(ctx context.Context, cfg Config, in io.Reader, out io.Writer) int {
 	case <-h.conn.done():
 	case <-ctx.Done():
 	}
+	h.mu.Lock()
+	t := h.terminals
+	h.mu.Unlock()
+	t.close()
 	h.stopPolicy()
 	<-h.conn.close()
 	if err := h.conn.rpc.Err(); err != nil {
@@ -77,6 +81,9 @@ type host struct {
 	asks prompts
 	// offered are the policy contents whose trust was asked about.
 	offered map[string]bool
+	// terminals takes questions from sandbar run in the editor's
+	// terminals.
+	terminals *terminals
 	// audit records every decision; nil when there is no home to keep it.
 	audit *auditlog.Log
 

@@ -69,6 +69,17 @@ func (h *host) initialize(ctx context.Context, p initializeParams) (initializeRe
 	}
 	h.mu.Unlock()
 
+	if h.placesErr == nil {
+		t, err := h.listenTerminals(h.places.HostSockets)
+		if err != nil {
+			h.logf(messageWarning, "%v; sandbar run in the editor's terminals will ask on the terminal instead", err)
+		} else {
+			h.mu.Lock()
+			h.terminals = t
+			h.mu.Unlock()
+			b.HostSocket = t.path
+		}
+	}
 	h.logf(messageInfo, "session for %s: %d workspace folder(s), positions in %s, backend %s %s", clientName(p.ClientInfo), len(folders), encoding, b.Backend, b.Version)
 	for _, w := range warnings {
 		h.logf(messageWarning, "%s", w)

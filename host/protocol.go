@@ -69,6 +69,10 @@ type backendInfo struct {
 	Backend  string   `json:"backend"`
 	Version  string   `json:"version"`
 	Enforces []string `json:"enforces"`
+	// HostSocket is where `sandbar run` in the editor's terminals reaches
+	// this host: editors put it in their terminals' environment as
+	// SANDBAR_HOST. Empty when the socket could not be made.
+	HostSocket string `json:"hostSocket,omitempty"`
 }
 
 type didChangeWorkspaceFoldersParams struct {
@@ -314,4 +318,19 @@ type initializationOptions struct {
 	// ApprovalTimeoutMs is how long a prompt waits for an answer; 0 means
 	// the default (60 s).
 	ApprovalTimeoutMs int64 `json:"approvalTimeoutMs,omitempty"`
+}
+
+// askParams is a question from `sandbar run` in one of the editor's
+// terminals, on the host's terminal socket.
+type askParams struct {
+	Kind   string   `json:"kind"`
+	Host   string   `json:"host"`
+	Port   int      `json:"port"`
+	Argv   []string `json:"argv"`
+	Folder string   `json:"folder"`
+}
+
+type askResult struct {
+	Answer  string `json:"answer"`
+	Allowed bool   `json:"allowed"`
 }

@@ -57,10 +57,7 @@ func (h *host) runUnconfined(ctx context.Context, r *liveRun, p runParams, dir s
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = rio.stdio.Stdin, rio.stdio.Stdout, rio.stdio.Stderr
 	// Its own process group, so cancelling kills what it started too; and
 	// it dies with the host.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Setsid: p.Pty != nil, Setctty: p.Pty != nil}
-	if p.Pty != nil {
-		cmd.SysProcAttr.Setpgid = false
-	}
+	cmd.SysProcAttr = unconfinedAttr(p.Pty != nil)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		rio.finish()

@@ -43,6 +43,10 @@ type Options struct {
 	// policy, the trust store); they stay read-only even where they lie
 	// inside a writable folder.
 	OwnPaths []string
+	// HiddenPaths are hidden in every sandbox whatever the policies say:
+	// the sockets of sandbar's editor hosts, which answer approval
+	// questions and must never hear from a confined command.
+	HiddenPaths []string
 	// ScanCache, if set, keeps what the walk for nested repositories
 	// found between runs, so the next one reads only what changed.
 	ScanCache ScanCache

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -31,6 +32,10 @@ type Places struct {
 	// proxies' sockets: $XDG_RUNTIME_DIR when it is a directory (private
 	// to the user, emptied at logout), else the temporary directory.
 	RuntimeDir string
+	// HostSockets is the directory of the sockets on which editor hosts
+	// (`sandbar serve`) take questions from `sandbar run` in the editor's
+	// terminals. It is hidden in every sandbox.
+	HostSockets string
 }
 
 // UserPlaces works out Places from the environment.
@@ -61,6 +66,9 @@ func UserPlaces(getenv func(string) string) (Places, error) {
 		Runs:       filepath.Join(state, "runs"),
 		CacheDir:   filepath.Join(xdg("XDG_CACHE_HOME", ".cache"), "sandbar"),
 		RuntimeDir: runtimeDir(getenv),
+		// Named for the user: without $XDG_RUNTIME_DIR it is in the
+		// shared temporary directory.
+		HostSockets: filepath.Join(runtimeDir(getenv), fmt.Sprintf("sandbar-hosts-%d", os.Getuid())),
 	}, nil
 }
 
@@ -91,12 +99,13 @@ func DefaultFolder(dir string) string {
 // cache in these places, and sandbar's own directories kept read-only.
 func (p Places) Options(folders, environ []string) Options {
 	return Options{
-		Folders:    folders,
-		UserPolicy: p.UserPolicy,
-		Home:       p.Home,
-		Trust:      trust.Open(p.Trust),
-		Environ:    environ,
-		OwnPaths:   []string{p.ConfigDir, p.StateDir, p.CacheDir},
-		ScanCache:  ScanCache{Dir: filepath.Join(p.CacheDir, "scan")},
+		Folders:     folders,
+		UserPolicy:  p.UserPolicy,
+		Home:        p.Home,
+		Trust:       trust.Open(p.Trust),
+		Environ:     environ,
+		OwnPaths:    []string{p.ConfigDir, p.StateDir, p.CacheDir},
+		HiddenPaths: []string{p.HostSockets},
+		ScanCache:   ScanCache{Dir: filepath.Join(p.CacheDir, "scan")},
 	}
 }

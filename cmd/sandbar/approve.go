@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sandbar-dev/sandbar/confine"
+	"github.com/sandbar-dev/sandbar/host"
 	"github.com/sandbar-dev/sandbar/proxy"
 	"github.com/sandbar-dev/sandbar/workspace"
 	"github.com/sandbar-dev/sandbar/workspace/auditlog"
@@ -191,3 +192,64 @@ func firstKey(line, keys string) byte {
 }
 
 func (t *ttyAsker) close() { t.tty.Close() }
+
+// editorApprover asks the editor whose integrated terminal sandbar runs in
+// ($SANDBAR_HOST), through its host: the question shows as the editor's
+// own prompt, and the host writes the policy for "Allow for workspace"
+// and "Always allow". When the editor cannot be reached, the terminal is
+// asked instead.
+type editorApprover struct {
+	socket   string
+	argv     []string
+	folder   string
+	fallback proxy.Approver
+	note     func(string)
+
+	mu      sync.Mutex
+	term    *host.Terminal
+	decided map[string]bool
+}
+
+func (a *editorApprover) Approve(ctx context.Context, t proxy.Target) (bool, error) {
+	key := t.String()
+	a.mu.Lock()
+	ok, seen := a.decided[key]
+	if !seen && a.term == nil {
+		term, err := host.DialTerminal(ctx, a.socket)
+		if err != nil {
+			a.mu.Unlock()
+			a.note(fmt.Sprintf("%v; asking here instead", err))
+			return a.fallback.Approve(ctx, t)
+		}
+		a.term = term
+	}
+	term := a.term
+	a.mu.Unlock()
+	if seen {
+		return ok, nil
+	}
+	// The editor's own deadline applies; this one only keeps a host that
+	// stopped answering from holding the connection for ever.
+	ctx, cancel := context.WithTimeout(ctx, 2*approvalTimeout)
+	defer cancel()
+	answer, allowed, err := term.AskNetwork(ctx, a.argv, a.folder, t)
+	if err != nil {
+		a.note(fmt.Sprintf("%v; asking here instead", err))
+		return a.fallback.Approve(ctx, t)
+	}
+	a.mu.Lock()
+	a.decided[key] = allowed
+	a.mu.Unlock()
+	if !allowed {
+		a.note(fmt.Sprintf("the editor answered %q: denied %s", answer, key))
+	}
+	return allowed, nil
+}
+
+func (a *editorApprover) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.term != nil {
+		a.term.Close()
+	}
+}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/confine/doctor"
+	"github.com/sandbar-dev/sandbar/host"
+	"github.com/sandbar-dev/sandbar/proxy"
 	"github.com/sandbar-dev/sandbar/workspace"
 	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 	"github.com/sandbar-dev/sandbar/workspace/launch"
@@ -90,6 +92,13 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	ap := newApprover(nil, folderOf(sb.Folders, realWd), places.Home, trust.Open(places.Trust), func(s string) { errorf(stderr, "%s", s) })
 	ap.audit = auditLog(places)
 	ap.argv = argv
+	var approver proxy.Approver = ap
+	if sock := os.Getenv(host.HostEnv); sock != "" {
+		// In an editor's terminal: its prompts, not the terminal's.
+		ea := &editorApprover{socket: sock, argv: argv, folder: ap.folder, fallback: ap, note: ap.note, decided: map[string]bool{}}
+		defer ea.close()
+		approver = ea
+	}
 	// Decisions read the policy files as they are at each connection.
 	checker := workspace.CheckPolicies(opts, &sb.Policies, func(_ *workspace.Policies, err error) {
 		if err != nil {
@@ -138,7 +147,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		Stdio:    stdio,
 		Signals:  sigs,
 		Rules:    launch.LiveRules(checker.Current),
-		Approver: ap,
+		Approver: approver,
 		Audit:    auditLog(places),
 		RunID:    fmt.Sprintf("t%d", os.Getpid()),
 	})
