@@ -88,9 +88,10 @@ type prompts struct {
 }
 
 type prompt struct {
-	done   chan struct{}
-	answer string
-	err    error
+	done    chan struct{}
+	answer  string
+	err     error
+	waiters int // callers sharing it, the asker included
 }
 
 // share runs ask once for key among the callers that come while it is
@@ -105,6 +106,7 @@ func (p *prompts) share(ctx context.Context, key string, ask func() (string, err
 		q = &prompt{done: make(chan struct{})}
 		p.pending[key] = q
 	}
+	q.waiters++
 	p.mu.Unlock()
 	if !asking {
 		// Not the caller's context: a caller that goes away must not
