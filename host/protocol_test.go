@@ -21,6 +21,11 @@ func TestWireTypesAreTagged(t *testing.T) {
 		messageParams{}, publishDiagnosticsParams{},
 		policyParams{}, policyResult{}, policyApplied{}, policyErrorData{},
 		explainParams{}, explainResult{},
+		runParams{}, runResult{}, runStarted{}, outputParams{}, violation{},
+		inputParams{}, resizeParams{},
+		showMessageRequestParams{}, messageActionItem{},
+		trustParams{}, trustResult{}, initializationOptions{},
+		askParams{}, askResult{},
 	}
 	seen := map[reflect.Type]bool{}
 	var check func(reflect.Type)
@@ -80,6 +85,20 @@ func TestProtocolDocExamples(t *testing.T) {
 		func() any { return new(policyApplied) },
 		func() any { return new(explainParams) },
 		func() any { return new(explainResult) },
+		func() any { return new(initializationOptions) },
+		func() any { return new(runParams) },
+		func() any { return new(runResult) },
+		func() any { return new(runStarted) },
+		func() any { return new(outputParams) },
+		func() any { return new(violation) },
+		func() any { return new(inputParams) },
+		func() any { return new(resizeParams) },
+		func() any { return new(showMessageRequestParams) },
+		func() any { return new(messageActionItem) },
+		func() any { return new(trustParams) },
+		func() any { return new(trustResult) },
+		func() any { return new(askParams) },
+		func() any { return new(askResult) },
 	}
 	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatch(doc, -1)
 	if len(blocks) < 10 {
