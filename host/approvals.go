@@ -37,7 +37,14 @@ const (
 
 // errNoAnswer is a prompt that ended without a choice: dismissed, timed
 // out, or the editor could not show it. Every one of them means Deny.
+// ask's errors are noAnswer values, which say which it was and match it
+// with errors.Is.
 var errNoAnswer = errors.New("no answer")
+
+type noAnswer struct{ why string }
+
+func (e noAnswer) Error() string        { return e.why }
+func (e noAnswer) Is(target error) bool { return target == errNoAnswer }
 
 // ask puts a question to the user as window/showMessageRequest and returns
 // the title of the action they chose. It waits at most the approval
@@ -74,7 +81,7 @@ func (h *host) ask(ctx context.Context, typ int, message string, actions ...stri
 		why = fmt.Sprintf("the editor answered %q, which was not offered", chosen.Title)
 	}
 	h.logf(messageInfo, "%s: %s; that means %s", firstLine(message), why, actions[len(actions)-1])
-	return "", fmt.Errorf("%w: %s", errNoAnswer, why)
+	return "", noAnswer{why}
 }
 
 func firstLine(s string) string { return strings.SplitN(s, "\n", 2)[0] }
@@ -121,6 +128,12 @@ func (p *prompts) share(ctx context.Context, key string, ask func() (string, err
 	case <-q.done:
 		return q.answer, q.err
 	case <-ctx.Done():
+		// An answer that came at the same moment still counts.
+		select {
+		case <-q.done:
+			return q.answer, q.err
+		default:
+		}
 		return "", ctx.Err()
 	}
 }

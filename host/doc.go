@@ -1,8 +1,9 @@
 // Package host is one editor session: `sandbar serve` speaking JSON-RPC
 // 2.0 with LSP's Content-Length framing on stdin and stdout, so that any
-// editor able to start a language server can ask sandbar what the sandbox
-// of its open folders is, follow its policy live, and (in later work) run
-// commands in it. docs/protocol.md is the protocol, method by method.
+// editor able to start a language server can run commands in the sandbox
+// of its open folders, follow its policy live, and answer sandbar's
+// questions with its own prompts. docs/protocol.md is the protocol, method
+// by method.
 //
 // # The session
 //
@@ -42,6 +43,25 @@
 //     into LSP ranges in the negotiated position encoding.
 //   - explain.go: sandbar/explain, and Explain, which `sandbar explain`
 //     prints too.
+//   - run.go: sandbar/run, through workspace/launch as `sandbar run` does:
+//     output streamed as sandbar/output (the host holds one chunk per
+//     stream and waits for the editor, never buffers more), refusals as
+//     sandbar/violation, input and terminal size from sandbar/input and
+//     sandbar/resize. unconfined.go is a run outside the sandbox, only
+//     after the user says so.
+//   - approvals.go: every question is a window/showMessageRequest with
+//     fixed action titles and a deadline; no answer, for any reason, is
+//     Deny. Concurrent questions about the same thing share one prompt.
+//     Network answers may write the workspace's or the user's policy;
+//     refused file accesses offer "Allow and re-run".
+//   - trust.go: sandbar/trust, and the prompt, once per content, for a
+//     workspace policy that would widen the sandbox.
+//   - terminals.go: the socket on which `sandbar run` in the editor's
+//     terminals ($SANDBAR_HOST) asks its questions through the host;
+//     only the user's processes may connect, and every sandbox has it
+//     hidden.
+//
+// Every decision goes to the audit log (workspace/auditlog).
 //
 // The host decides nothing about sandboxes itself: package workspace
 // turns folders and policy files into one, and package confine runs

@@ -123,6 +123,8 @@ func (h *host) run(ctx context.Context, p runParams) (*runResult, error) {
 		}
 		dir = d
 	}
+	// Before initialized, the policy is loaded on demand.
+	h.startPolicy()
 	// A run lasts as long as its command: let the session go on.
 	release(ctx)
 	r, err := h.runs.register(p.RunID, p.Argv)
@@ -176,11 +178,11 @@ func (h *host) runOnce(ctx context.Context, r *liveRun, p runParams, dir string,
 		defer cancel()
 	}
 	env := sb.Env
-	if len(p.Env) > 0 {
-		env = withEnv(sb.Env, p.Env)
-	}
 	if p.Pty != nil {
 		env = withEnv(env, map[string]string{"TERM": termName(h.cfg.Environ)})
+	}
+	if len(p.Env) > 0 {
+		env = withEnv(env, clientEnv(p.Env))
 	}
 
 	rio, err := h.plumb(r, p)
@@ -309,8 +311,23 @@ func toWire(v confine.Violation) violation {
 	if decision == "" {
 		decision = "denied"
 	}
-	return violation{Kind: v.Kind, Operation: v.Operation, Path: v.Path, Target: v.Target, Decision: decision,
-		Reason: v.Reason, Rule: v.Rule, Pid: v.Pid, Comm: v.Comm, Count: v.Count, Undone: v.Undone}
+	// A path, or a command's name, need not be UTF-8; the wire must be.
+	u := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+	return violation{Kind: v.Kind, Operation: v.Operation, Path: u(v.Path), Target: u(v.Target), Decision: decision,
+		Reason: u(v.Reason), Rule: u(v.Rule), Pid: v.Pid, Comm: u(v.Comm), Count: v.Count, Undone: u(v.Undone)}
+}
+
+// clientEnv is what a request's env may set: anything but sandbar's own
+// names (SANDBAR, SANDBAR_*), which say things about the sandbox that
+// only sandbar may say.
+func clientEnv(env map[string]string) map[string]string {
+	out := make(map[string]string, len(env))
+	for k, v := range env {
+		if !strings.HasPrefix(strings.ToUpper(k), "SANDBAR") && k != "" && !strings.Contains(k, "=") {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // withEnv is environ with set's variables added or replaced.
@@ -470,7 +487,9 @@ func (h *host) pumpOutput(id, stream string, f *os.File) {
 				cut = n // nothing more will complete it
 			}
 			if cut > 0 {
-				h.conn.notify("sandbar/output", outputParams{RunID: id, Stream: stream, Data: string(buf[:cut])})
+				// JSON strings are UTF-8: bytes that are not become
+				// U+FFFD rather than failing the notification.
+				h.conn.notify("sandbar/output", outputParams{RunID: id, Stream: stream, Data: strings.ToValidUTF8(string(buf[:cut]), "\uFFFD")})
 			}
 			held = copy(buf, buf[cut:n])
 		}
@@ -483,7 +502,7 @@ func (h *host) pumpOutput(id, stream string, f *os.File) {
 
 // completeUTF8 is how much of b ends on a character boundary: a character
 // cut by the end of a read waits for the rest of it. Bytes that are not
-// UTF-8 at all are sent as they are (JSON carries them as U+FFFD).
+// UTF-8 at all are sent as U+FFFD.
 func completeUTF8(b []byte) int {
 	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
 		if utf8.RuneStart(b[i]) {

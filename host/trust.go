@@ -21,6 +21,7 @@ func (h *host) trust(ctx context.Context, p trustParams) (*trustResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.startPolicy()
 	ps, _, err := h.currentPolicy()
 	if err != nil {
 		return nil, err
@@ -29,7 +30,7 @@ func (h *host) trust(ctx context.Context, p trustParams) (*trustResult, error) {
 	if file == nil {
 		return nil, errorf(codeRequestFailed, "%s has no %s; nothing to trust", f.path, workspace.PolicyFileName)
 	}
-	res := &trustResult{Folder: f.path, Path: file.Path, Trusted: file.Trusted, Widens: entryStrings(file.Widening)}
+	res := &trustResult{Folder: fileURI(f.path), Path: file.Path, Trusted: file.Trusted, Widens: entryStrings(file.Widening)}
 	if file.Trusted || len(file.Widening) == 0 {
 		// Nothing to ask: approved as it is, or it only narrows.
 		res.Trusted = true
@@ -37,10 +38,14 @@ func (h *host) trust(ctx context.Context, p trustParams) (*trustResult, error) {
 	}
 	release(ctx)
 	answer, err := h.askTrust(ctx, file)
-	res.Answer = answer
 	if err != nil && !errors.Is(err, errNoAnswer) {
-		return nil, err
+		var re *rpcError
+		if errors.As(err, &re) || errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, errorf(codeRequestFailed, "%v", err)
 	}
+	res.Answer = answer
 	res.Trusted = answer == actionTrust
 	return res, nil
 }
@@ -70,7 +75,10 @@ func (h *host) askTrust(ctx context.Context, file *workspace.PolicyFile) (string
 		go h.restartPolicy(causeTrust)
 		return answer, nil
 	})
-	if answer == "" {
+	if answer == "" && err == nil {
+		answer = actionNotNow
+	}
+	if errors.Is(err, errNoAnswer) {
 		answer = actionNotNow
 	}
 	return answer, err

@@ -43,8 +43,11 @@ func (h *host) runUnconfined(ctx context.Context, r *liveRun, p runParams, dir s
 		defer cancel()
 	}
 	env := h.cfg.Environ
+	if p.Pty != nil {
+		env = withEnv(env, map[string]string{"TERM": termName(h.cfg.Environ)})
+	}
 	if len(p.Env) > 0 {
-		env = withEnv(env, p.Env)
+		env = withEnv(env, clientEnv(p.Env))
 	}
 	rio, err := h.plumb(r, p)
 	if err != nil {

@@ -228,9 +228,10 @@ func (a *editorApprover) Approve(ctx context.Context, t proxy.Target) (bool, err
 	if seen {
 		return ok, nil
 	}
-	// The editor's own deadline applies; this one only keeps a host that
-	// stopped answering from holding the connection for ever.
-	ctx, cancel := context.WithTimeout(ctx, 2*approvalTimeout)
+	// The editor's own deadline applies (a minute unless set otherwise);
+	// this one only keeps a host that stopped answering from holding the
+	// connection for ever.
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
 	answer, allowed, err := term.AskNetwork(ctx, a.argv, a.folder, t)
 	if err != nil {
