@@ -6,7 +6,8 @@ import (
 
 // Widening lists the entries of a repository policy (in folder) that widen
 // the sandbox beyond what the folder alone gives: reading or writing
-// outside the folder, network, Unix sockets, extra environment, presets.
+// outside the folder, network, Unix sockets, extra environment, presets,
+// git hosts and what pushes to them may do.
 // These need the user's approval. Entries that only narrow the sandbox, and
 // paths inside the folder (already writable), do not.
 func Widening(p *policy.Policy, folder, home string) []Entry {
@@ -42,6 +43,16 @@ func Widening(p *policy.Policy, folder, home string) []Entry {
 		out = append(out, Entry{Key: "env.set", Value: s.Name, Note: "sets " + s.Name.Text + "=" + s.Value.Text})
 	}
 	all("presets", "writable toolchain caches", p.Presets)
+	all("git.hosts", "your git credentials are sent to this host", p.Git.Hosts)
+	all("git.push.branches", "pushes may update these branches", p.Git.Push.Branches)
+	all("git.push.repositories", "pushes go there without asking", p.Git.Push.Repositories)
+	flag := func(key, note string, f *policy.Flag) {
+		if f != nil && f.Value {
+			out = append(out, Entry{Key: key, Value: policy.Value{Text: "true", Pos: f.Pos}, Note: note})
+		}
+	}
+	flag("git.forcePush", "pushes may rewrite history", p.Git.ForcePush)
+	flag("git.deleteBranches", "pushes may delete branches", p.Git.DeleteBranches)
 	return out
 }
 
@@ -71,7 +82,20 @@ func Narrowing(p *policy.Policy, folder, home string) *policy.Policy {
 		},
 		Network: policy.Network{DeniedDomains: p.Network.DeniedDomains},
 		Env:     policy.Env{Deny: p.Env.Deny},
+		// Turning force pushes or deletions off narrows; turning them on
+		// is in Widening.
+		Git: policy.Git{
+			ForcePush:      keepFalse(p.Git.ForcePush),
+			DeleteBranches: keepFalse(p.Git.DeleteBranches),
+		},
 	}
+}
+
+func keepFalse(f *policy.Flag) *policy.Flag {
+	if f == nil || f.Value {
+		return nil
+	}
+	return f
 }
 
 // withBase returns a copy of p whose paths are absolute, expanded against

@@ -18,6 +18,7 @@ func FuzzParse(f *testing.F) {
 		"{\n\t\"presets\": [\"gö\"\n",
 		"{\"presets\": [\"\xff\"]}",
 		"/* open",
+		`{"git": {"hosts": ["github.com", "*.x"], "push": {"branches": ["agent/*", "refs/x"], "repositories": ["a/b"]}, "forcePush": 1}}`,
 	} {
 		f.Add([]byte(seed))
 	}

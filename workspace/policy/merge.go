@@ -6,7 +6,9 @@ package policy
 // wins is the consumer's rule, not the merge's. In env.set a later name
 // replaces an earlier one, since a variable has one value; the entry stays
 // where the name first appeared but carries the later name and value with
-// their positions, so errors point at the line that took effect.
+// their positions, so errors point at the line that took effect. Likewise
+// git.forcePush and git.deleteBranches take the value of the last policy
+// that sets them.
 //
 // Nil policies are skipped. The result shares no slices with the inputs.
 func Merge(ps ...*Policy) *Policy {
@@ -34,6 +36,16 @@ func Merge(ps ...*Policy) *Policy {
 			out.Env.Set = append(out.Env.Set, v)
 		}
 		out.Presets = append(out.Presets, p.Presets...)
+		out.Git.Hosts = append(out.Git.Hosts, p.Git.Hosts...)
+		out.Git.Push.Branches = append(out.Git.Push.Branches, p.Git.Push.Branches...)
+		out.Git.Push.Repositories = append(out.Git.Push.Repositories, p.Git.Push.Repositories...)
+		// A flag has one value: the last file that sets it decides.
+		if f := p.Git.ForcePush; f != nil {
+			out.Git.ForcePush = &Flag{Value: f.Value, Pos: f.Pos}
+		}
+		if f := p.Git.DeleteBranches; f != nil {
+			out.Git.DeleteBranches = &Flag{Value: f.Value, Pos: f.Pos}
+		}
 	}
 	return out
 }

@@ -14,10 +14,12 @@ import (
 // The keys of each object, in the order the schema documents them; unknown
 // key messages list them in this order.
 var (
-	topKeys        = []string{"version", "filesystem", "network", "env", "presets"}
+	topKeys        = []string{"version", "filesystem", "network", "env", "presets", "git"}
 	filesystemKeys = []string{"denyRead", "allowRead", "allowWrite", "denyWrite"}
 	networkKeys    = []string{"allowedDomains", "deniedDomains", "allowUnixSockets"}
 	envKeys        = []string{"allow", "deny", "set"}
+	gitKeys        = []string{"hosts", "push", "forcePush", "deleteBranches"}
+	gitPushKeys    = []string{"branches", "repositories"}
 )
 
 // Parse reads one policy file. file is only used in positions and messages;
@@ -175,9 +177,47 @@ func (p *parser) policy(root *hujson.Value) *Policy {
 			})
 		case "presets":
 			pol.Presets = append(pol.Presets, p.strings(v, key, checkPreset)...)
+		case "git":
+			p.git(v, &pol.Git)
 		}
 	})
 	return pol
+}
+
+func (p *parser) git(v *hujson.Value, g *Git) {
+	p.object(v, "git", gitKeys, func(key string, v *hujson.Value) {
+		switch key {
+		case "hosts":
+			g.Hosts = append(g.Hosts, p.strings(v, key, checkGitHost)...)
+		case "push":
+			p.object(v, key, gitPushKeys, func(key string, v *hujson.Value) {
+				switch key {
+				case "branches":
+					g.Push.Branches = append(g.Push.Branches, p.strings(v, key, checkBranchPattern)...)
+				case "repositories":
+					g.Push.Repositories = append(g.Push.Repositories, p.strings(v, key, checkRepository)...)
+				}
+			})
+		case "forcePush":
+			if f := p.flag(v, key); f != nil {
+				g.ForcePush = f
+			}
+		case "deleteBranches":
+			if f := p.flag(v, key); f != nil {
+				g.DeleteBranches = f
+			}
+		}
+	})
+}
+
+// flag reads true or false.
+func (p *parser) flag(v *hujson.Value, name string) *Flag {
+	lit, ok := v.Value.(hujson.Literal)
+	if !ok || (lit.Kind() != 't' && lit.Kind() != 'f') {
+		p.errorf(v.StartOffset, "%q must be true or false, got %s", name, kindName(v.Value))
+		return nil
+	}
+	return &Flag{Value: lit.Bool(), Pos: p.pos(v.StartOffset)}
 }
 
 // object checks that v is an object with only known, unrepeated keys and

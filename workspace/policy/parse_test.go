@@ -291,7 +291,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key with nothing close",
 			src:  `{"sockets": []}`,
-			want: []string{`p.jsonc:1:2: unknown key "sockets"; known keys are "version", "filesystem", "network", "env", "presets"`},
+			want: []string{`p.jsonc:1:2: unknown key "sockets"; known keys are "version", "filesystem", "network", "env", "presets", "git"`},
 		},
 		{
 			name: "short unknown key gets no suggestion",
@@ -493,7 +493,7 @@ func TestParseErrors(t *testing.T) {
 				`p.jsonc:7:34: "https://a.example": write the host name without a scheme`,
 				`p.jsonc:8:19: "SANDBAR" is reserved: names starting with "SANDBAR" belong to sandbar; choose another name`,
 				`p.jsonc:9:15: unknown preset "ruby"; known presets are "go", "java", "node", "python", "rust"`,
-				`p.jsonc:10:3: unknown key "extra"; known keys are "version", "filesystem", "network", "env", "presets"`,
+				`p.jsonc:10:3: unknown key "extra"; known keys are "version", "filesystem", "network", "env", "presets", "git"`,
 			},
 		},
 		{

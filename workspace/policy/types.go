@@ -33,6 +33,7 @@ type Policy struct {
 	Network    Network
 	Env        Env
 	Presets    []Value
+	Git        Git
 }
 
 // Filesystem holds paths exactly as written (with "~" and relative paths
@@ -62,4 +63,35 @@ type Env struct {
 type EnvVar struct {
 	Name  Value
 	Value Value
+}
+
+// Git says which git hosts sandbar's proxy handles itself and what a push
+// through it may do (see docs/git.md). Hosts and patterns are kept as
+// written; package gitguard matches them.
+type Git struct {
+	// Hosts are the git hosts whose HTTPS traffic the proxy terminates
+	// and checks, adding the user's credentials: "github.com",
+	// "git.example.com:8443".
+	Hosts []Value
+	Push  GitPush
+	// ForcePush and DeleteBranches are nil when no file sets them: a
+	// non-fast-forward update and a deletion are then refused.
+	ForcePush      *Flag
+	DeleteBranches *Flag
+}
+
+// GitPush says where a push may go.
+type GitPush struct {
+	// Branches are the branch name patterns a push may update ("agent/*"):
+	// "*" matches any run of characters, "/" included.
+	Branches []Value
+	// Repositories are the repositories ("github.com/me/project", "*"
+	// within a path segment) a push goes to without asking first.
+	Repositories []Value
+}
+
+// Flag is a true or false from a policy file, with where it was written.
+type Flag struct {
+	Value bool
+	Pos   Pos
 }

@@ -172,3 +172,81 @@ func checkPreset(s string) string {
 	}
 	return ""
 }
+
+// checkGitHost accepts what checkDomain accepts but a wildcard: the proxy
+// makes a certificate for each git host and asks the credential helper
+// about it by name, so each host is listed on its own.
+func checkGitHost(s string) string {
+	if strings.HasPrefix(s, "*") {
+		return fmt.Sprintf("%q: a git host is one host name; list each host, like \"github.com\"", s)
+	}
+	return checkDomain(s)
+}
+
+// checkBranchPattern accepts a branch name as git check-ref-format would,
+// in which "*" stands for any run of characters. A pattern no branch can
+// match would silently allow nothing, so it is an error.
+func checkBranchPattern(s string) string {
+	if rest, ok := strings.CutPrefix(s, "refs/heads/"); ok {
+		return fmt.Sprintf("%q: write the branch name without \"refs/heads/\", like %q", s, rest)
+	}
+	if strings.HasPrefix(s, "refs/") {
+		return fmt.Sprintf("%q: only branches can be listed; write a branch name, like \"agent/*\"", s)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(" ~^:?[\\", r) {
+			return fmt.Sprintf("%q: invalid character %q in a branch name", s, r)
+		}
+	}
+	switch {
+	case strings.Contains(s, ".."):
+		return fmt.Sprintf("%q: a branch name cannot contain \"..\"", s)
+	case strings.Contains(s, "@{"):
+		return fmt.Sprintf("%q: a branch name cannot contain \"@{\"", s)
+	case strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") || strings.Contains(s, "//"):
+		return fmt.Sprintf("%q: a branch name cannot start or end with \"/\" or contain \"//\"", s)
+	case strings.HasSuffix(s, "."):
+		return fmt.Sprintf("%q: a branch name cannot end with \".\"", s)
+	case s == "@":
+		return fmt.Sprintf("%q is not a branch name", s)
+	}
+	for _, part := range strings.Split(s, "/") {
+		if strings.HasPrefix(part, ".") || strings.HasSuffix(part, ".lock") {
+			return fmt.Sprintf("%q: a part of a branch name cannot start with \".\" or end with \".lock\"", s)
+		}
+	}
+	return ""
+}
+
+// checkRepository accepts host/path, the host as in git.hosts and the
+// path as in the repository's URL, "*" standing for any one path segment
+// or part of one.
+func checkRepository(s string) string {
+	switch {
+	case strings.Contains(s, "://"):
+		return fmt.Sprintf("%q: write the repository without a scheme, like \"github.com/me/project\"", s)
+	case strings.ContainsRune(s, '@'):
+		return fmt.Sprintf("%q: write the repository without user info, like \"github.com/me/project\"", s)
+	}
+	host, path, ok := strings.Cut(s, "/")
+	if !ok || path == "" {
+		return fmt.Sprintf("%q: name a repository as host/path, like \"github.com/me/project\"", s)
+	}
+	if msg := checkGitHost(host); msg != "" {
+		return msg
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(path, "/"), "/") {
+		switch {
+		case seg == "":
+			return fmt.Sprintf("%q: empty segment in the repository path; remove the extra \"/\"", s)
+		case seg == "." || seg == "..":
+			return fmt.Sprintf("%q: %q is not allowed in a repository path", s, seg)
+		}
+		for _, r := range seg {
+			if r < 0x20 || r == 0x7f || strings.ContainsRune(" ?[]\\%#", r) {
+				return fmt.Sprintf("%q: invalid character %q in a repository path", s, r)
+			}
+		}
+	}
+	return ""
+}
