@@ -562,3 +562,17 @@ func TestHostRunUnconfined(t *testing.T) {
 		})
 	}
 }
+
+// An editor that closes the host's stdin mid-run ends the session and
+// every process of the run.
+func TestHostRunEditorClosesStdin(t *testing.T) {
+	e := newEnv(t)
+	ed := startEditor(t, e, e.ws)
+	ed.initialize(e.ws)
+	marker, argv := sleeperArgv()
+	ed.runAsync(map[string]any{"runId": "orphan", "argv": argv})
+	ed.awaitStdout("orphan", "started")
+	ed.stdin.Close()
+	ed.wait()
+	awaitNoneMarked(t, marker)
+}

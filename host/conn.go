@@ -211,6 +211,11 @@ func (c *conn) serve(ctx context.Context, route router) {
 // or close was called.
 func (c *conn) done() <-chan struct{} { return c.rpc.Done() }
 
+// inputEnded is closed once the editor's input has ended. The connection
+// is not done then while a handler still runs (a run goes on until its
+// command ends): the session must end, and cancel them.
+func (c *conn) inputEnded() <-chan struct{} { return c.stream.ended }
+
 // close ends the connection and cancels the handlers. It may be called
 // from a handler (which must not then wait on the channel it returns: the
 // close waits for every handler to return, that one included).
@@ -396,7 +401,10 @@ type stream struct {
 	frames    chan frameOrError
 	stopped   chan struct{}
 	stopOnce  sync.Once
-	closers   []io.Closer
+	// ended is closed once the input has ended and the connection has
+	// read everything before the end.
+	ended   chan struct{}
+	closers []io.Closer
 
 	logOnce sync.Once
 }
@@ -414,6 +422,7 @@ func newStream(in io.Reader, out io.Writer, problem func(string)) *stream {
 		problem: problem,
 		frames:  make(chan frameOrError),
 		stopped: make(chan struct{}),
+		ended:   make(chan struct{}),
 	}
 	for _, x := range []any{in, out} {
 		if c, ok := x.(io.Closer); ok {
@@ -542,6 +551,7 @@ func (s *stream) readFrames() {
 			return
 		}
 		if f.err != nil {
+			close(s.ended)
 			return
 		}
 	}

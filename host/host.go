@@ -41,6 +41,7 @@ func Serve(ctx context.Context, cfg Config, in io.Reader, out io.Writer) int {
 	select {
 	case <-h.exited:
 	case <-h.conn.done():
+	case <-h.conn.inputEnded():
 	case <-ctx.Done():
 	}
 	h.mu.Lock()
