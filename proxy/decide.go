@@ -105,6 +105,9 @@ type Config struct {
 	// refused for want of a valid Hello. It must not block for long: it
 	// runs on the connection's goroutine.
 	OnEvent func(Event)
+	// Interceptor, if set, may take over allowed tunnels (see
+	// [Interceptor]). Nil: every tunnel is opaque.
+	Interceptor Interceptor
 }
 
 type engine struct {

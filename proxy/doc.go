@@ -69,7 +69,6 @@
 //     reaches nothing more.
 //
 // # What a connection goes through
-// # What a connection goes through
 //
 // For every CONNECT tunnel, every plain http:// request and every SOCKS5
 // CONNECT on a connection that began with a valid Hello, in this order:
@@ -122,6 +121,19 @@
 // already running. [Rules.Compile] parses a policy's entries once, so that a
 // decision costs string comparisons and nothing more.
 //
-// Data sent to an allowed destination is not inspected: the proxy decides
-// where bytes go, not what they say.
+// # Intercepted tunnels
+//
+// Config.Interceptor, when set, is asked about every allowed tunnel once
+// its addresses have passed the checks, before anything is dialled. It may
+// leave the tunnel opaque, take it over (the proxy answers the CONNECT,
+// then hands the client's connection to the function it returned, with a
+// dial function for the checked addresses), or refuse it with a reason,
+// which the client gets as a 403 (SOCKS5: reply 2) and the run report as a
+// denied [Event]. Sandbar's git checks (package gitguard) take over the
+// tunnels to the git hosts the policy lists; a git host whose checks
+// cannot run (no CA) is refused, never passed through unchecked.
+//
+// Data sent to an allowed destination through an opaque tunnel or plain
+// HTTP is not inspected: the proxy decides where bytes go, not what they
+// say.
 package proxy

@@ -200,6 +200,21 @@ func (e *engine) connect(ctx context.Context, client *trackedConn, r *http.Reque
 		answer(client, forbidden(r, o))
 		return
 	}
+	serve, err := e.intercepted(ctx, o)
+	if err != nil {
+		answer(client, goproxy.NewResponse(r, goproxy.ContentTypeText, http.StatusForbidden,
+			fmt.Sprintf("sandbar: connection to %s blocked: %v\n", o.Target, err)))
+		return
+	}
+	if serve != nil {
+		if _, err := fmt.Fprintf(client, "HTTP/%d.%d 200 Connection established\r\n\r\n", r.ProtoMajor, r.ProtoMinor); err != nil {
+			client.Close()
+			return
+		}
+		serve(ctx, &earlyConn{trackedConn: client, early: early}, e.dialTo(o))
+		client.Close()
+		return
+	}
 	c, err := e.dial(ctx, o.addrs)
 	if err != nil {
 		answer(client, goproxy.NewResponse(r, goproxy.ContentTypeText, http.StatusBadGateway,

@@ -173,6 +173,18 @@ func (e *engine) serveSOCKS5(ctx context.Context, c *trackedConn) {
 		writeReply(c, repNotAllowed)
 		return
 	}
+	serve, err := e.intercepted(ctx, o)
+	if err != nil {
+		writeReply(c, repNotAllowed)
+		return
+	}
+	if serve != nil {
+		if err := writeReply(c, repSucceeded); err != nil {
+			return
+		}
+		serve(ctx, c, e.dialTo(o))
+		return
+	}
 	conn, err := e.dial(ctx, o.addrs)
 	if err != nil {
 		writeReply(c, repHostUnreachable)
