@@ -16,8 +16,14 @@
 //     netserver_linux_test.go, gitserver_linux_test.go and
 //     registry_linux_test.go, all on 127.0.0.2 and up;
 //   - host_linux_test.go with the fake editor in editor_linux_test.go:
-//     `sandbar serve` over its real stdin and stdout;
-//   - bench_linux_test.go (start-up) and bench_network_linux_test.go
-//     (throughput and latency through the proxy): the benchmarks the
-//     README quotes.
+//     `sandbar serve` over its real stdin and stdout; hostrun_*_test.go
+//     its runs (output, input, pty, cancellation, memory, the editor
+//     going away), hostapprove_linux_test.go its prompts, and
+//     terminalhost_linux_test.go `sandbar run` in an editor's terminal
+//     asking through the host's socket;
+//   - audit_linux_test.go: the audit log and `sandbar audit`;
+//   - bench_linux_test.go (start-up), bench_network_linux_test.go
+//     (throughput and latency through the proxy) and
+//     bench_host_linux_test.go (runs through the host, policy save to
+//     enforcement, the host's memory): the benchmarks the README quotes.
 package e2e
