@@ -162,7 +162,25 @@ func (a *networkApprover) Approve(ctx context.Context, t proxy.Target) (bool, er
 	}
 	question := fmt.Sprintf("%s (in %s) wants to reach %s, which the policy does not allow.", a.run.name(), filepath.Base(a.folder), key)
 	answer, err := a.h.asks.share(ctx, a.folder+"\x00"+key, func() (string, error) {
+		// The answer is remembered for the run (below) before share lets
+		// the question go: a connection that comes in between finds
+		// neither in Approve above and asks again, and finds the answer
+		// here instead of a second prompt.
+		a.mu.Lock()
+		ok, seen := a.decided[key]
+		a.mu.Unlock()
+		if seen {
+			if ok {
+				return actionAllowOnce, nil
+			}
+			return actionDeny, nil
+		}
 		answer, err := a.h.ask(a.ctx, messageWarning, question, actionAllowOnce, actionAllowWorkspace, actionAlwaysAllow, actionDeny)
+		if err == nil || errors.Is(err, errNoAnswer) {
+			a.mu.Lock()
+			a.decided[key] = err == nil && answer != actionDeny
+			a.mu.Unlock()
+		}
 		d := auditlog.Denied
 		if err == nil && answer != actionDeny {
 			d = auditlog.Allowed
