@@ -80,7 +80,7 @@ func (h *host) ask(ctx context.Context, typ int, message string, actions ...stri
 		}
 		why = fmt.Sprintf("the editor answered %q, which was not offered", chosen.Title)
 	}
-	h.logf(messageInfo, "%s: %s; that means %s", firstLine(message), why, actions[len(actions)-1])
+	h.logf(messageInfo, "%s: %s; that means %s", strings.TrimSuffix(firstLine(message), "."), why, actions[len(actions)-1])
 	return "", noAnswer{why}
 }
 

@@ -37,7 +37,7 @@ func (h *host) trust(ctx context.Context, p trustParams) (*trustResult, error) {
 		return res, nil
 	}
 	release(ctx)
-	answer, err := h.askTrust(ctx, file)
+	answer, err := h.askTrust(ctx, file, true)
 	if err != nil && !errors.Is(err, errNoAnswer) {
 		var re *rpcError
 		if errors.As(err, &re) || errors.Is(err, context.Canceled) {
@@ -52,10 +52,18 @@ func (h *host) trust(ctx context.Context, p trustParams) (*trustResult, error) {
 
 // askTrust asks whether to trust file as it is, records a yes, and
 // reloads the policy so that its entries apply.
-func (h *host) askTrust(ctx context.Context, file *workspace.PolicyFile) (string, error) {
+//
+// asked says the editor asked (sandbar/trust) rather than the host
+// offering on its own: an explicit request gets its own prompt, never
+// the answer to an offer the user may have just turned down.
+func (h *host) askTrust(ctx context.Context, file *workspace.PolicyFile, asked bool) (string, error) {
 	question := fmt.Sprintf("%s in %s would widen the sandbox: %s. Trust this file as it is now? Any change to it will be asked about again.",
 		workspace.PolicyFileName, filepath.Base(file.Folder), strings.Join(widenText(file.Widening), "; "))
-	answer, err := h.asks.share(ctx, "trust\x00"+file.Path+"\x00"+contentKey(file.Content), func() (string, error) {
+	key := "offer"
+	if asked {
+		key = "asked"
+	}
+	answer, err := h.asks.share(ctx, "trust\x00"+key+"\x00"+file.Path+"\x00"+contentKey(file.Content), func() (string, error) {
 		answer, err := h.ask(h.conn.ctx, messageWarning, question, actionTrust, actionNotNow)
 		d := auditlog.Denied
 		if err == nil && answer == actionTrust {
@@ -107,7 +115,7 @@ func (h *host) offerTrust(ps *workspace.Policies) {
 		if seen {
 			continue
 		}
-		go h.askTrust(h.conn.ctx, file)
+		go h.askTrust(h.conn.ctx, file, false)
 	}
 }
 
