@@ -16,6 +16,9 @@
 #                  too (default sandbar-test, made if missing); "none" to
 #                  run them as root only
 #   SANDBAR_NVIM_KEEP  keep the scenarios' folders and logs
+#   SANDBAR_NVIM_COUNTS
+#                  (for the run as the ordinary user) write "PASSED FAILED"
+#                  to this file instead of the summary line
 #
 # The last line is "nvim: N passed, M failed"; the status is non-zero if
 # any scenario failed.
@@ -131,5 +134,28 @@ for name in "${scenarios[@]}"; do
   fi
 done
 
-echo "nvim: $passed passed, $failed failed"
+# As root, the same again as an ordinary user: bubblewrap behaves
+# differently without privileges. The user gets a copy of the plugin and
+# of the binary, and a Neovim installed in their own cache.
+user=${SANDBAR_NVIM_USER:-sandbar-test}
+if [ "$(id -u)" = 0 ] && [ "$user" != none ] && [ -z "${SANDBAR_NVIM_COUNTS:-}" ]; then
+  id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
+  mkdir "$tmp/plugin"
+  cp -r "$here/." "$tmp/plugin/"
+  : >"$tmp/counts"
+  chmod -R a+rX "$tmp"
+  chmod a+w "$tmp/counts"
+  echo "== the same as the ordinary user $user"
+  su "$user" -s /bin/bash -c "cd /tmp && SANDBAR_BIN='$tmp/bin/sandbar' SANDBAR_NVIM_COUNTS='$tmp/counts' '$tmp/plugin/test.sh' ${scenarios[*]}" || true
+  read -r p f <"$tmp/counts" || { p=0; f=1; echo "FAIL the run as $user ended early"; }
+  passed=$((passed + p))
+  failed=$((failed + f))
+fi
+
+if [ -n "${SANDBAR_NVIM_COUNTS:-}" ]; then
+  # A run inside another: that one says the total.
+  echo "$passed $failed" >"$SANDBAR_NVIM_COUNTS"
+else
+  echo "nvim: $passed passed, $failed failed"
+fi
 [ "$failed" = 0 ]

@@ -77,7 +77,7 @@ local function check_host()
   local c, err = host.wait_ready(15000)
   local st = host.status()
   if not c then
-    health.error('the host is not running: ' .. tostring(err), { ':Sandbar log and :LspLog say more', ':Sandbar restart starts it again' })
+    health.error('the host is not running: ' .. tostring(err), { ':Sandbar log, and the LSP log (:lua vim.cmd.edit(vim.lsp.get_log_path())), say more', ':Sandbar restart starts it again' })
     return
   end
   health.ok(('running: client %d, pid %s, %s %s'):format(st.client_id, tostring(st.pid or '?'), vim.tbl_get(st, 'server', 'name') or 'sandbar', vim.tbl_get(st, 'server', 'version') or '?'))
@@ -96,7 +96,7 @@ local function check_host()
   end
   health.info('workspace folders: ' .. table.concat(st.folders, ', '))
   if st.restarts > 0 then
-    health.warn(('the host died and was started again %d time(s)'):format(st.restarts), { 'its log (:LspLog) may say why' })
+    health.warn(('the host died and was started again %d time(s)'):format(st.restarts), { 'its stderr in the LSP log (vim.lsp.get_log_path()) may say why' })
   end
 
   -- The policy: wait for its first load, which follows initialize.

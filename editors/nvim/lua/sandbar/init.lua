@@ -27,6 +27,12 @@ function M.run_sync(opts, timeout_ms)
   return result, err, stdout, stderr
 end
 
+--- A run told in words, for a person or a model: its output, how it
+--- ended and what the sandbox refused (:help sandbar.describe()).
+function M.describe(result, err, run)
+  return require('sandbar.run').describe(result, err, run)
+end
+
 --- Starts the host if it is not running.
 function M.start()
   local c, err = host.start()

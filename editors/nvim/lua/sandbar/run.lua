@@ -80,7 +80,8 @@ function M.start(opts)
   local params = {
     runId = self.id,
     argv = argv,
-    cwd = opts.cwd and absolute(opts.cwd) or nil,
+    -- The directory the user is in, as for any command they would run.
+    cwd = absolute(opts.cwd or vim.fn.getcwd()),
     env = env,
     timeoutMs = opts.timeout_ms,
     pty = opts.pty,
@@ -231,6 +232,59 @@ function M._host_exited(client_id)
       r:_finish(nil, { code = -32803, message = 'the sandbar host exited during the run' })
     end
   end
+end
+
+-- describe_violation is one line about a refusal.
+function M.describe_violation(v)
+  local what = v.kind or 'access'
+  if v.operation and v.operation ~= '' then what = what .. ' (' .. v.operation .. ')' end
+  local s = ('%s %s'):format(v.decision or 'denied', what)
+  local target = v.path or v.target
+  if target and target ~= '' then s = s .. ' ' .. target end
+  if v.count and v.count > 1 then s = s .. (' (%d times)'):format(v.count) end
+  if v.reason and v.reason ~= '' then s = s .. ': ' .. v.reason end
+  if v.rule and v.rule ~= '' then s = s .. ' [' .. v.rule .. ']' end
+  return s
+end
+
+local function status_text(r)
+  if r.cancelled then return 'It was cancelled.' end
+  if r.timedOut then return 'It timed out.' end
+  if r.signal then return 'It was killed by ' .. r.signal .. '.' end
+  return ('It exited with status %d.'):format(r.exitCode)
+end
+
+-- How much of the output describe keeps: the end, where the errors are.
+local describe_max = 30000
+
+--- A run told in words, for a person or a model: the output, how it
+--- ended, and what the sandbox refused, so that a refusal is not taken
+--- for a failure of the command itself.
+function M.describe(result, err, run)
+  if err then return 'The command was not run: ' .. (err.message or tostring(err)) end
+  local parts = {}
+  if run then
+    local out, errout = run:output()
+    if #out > describe_max then out = '[...]\n' .. out:sub(-describe_max) end
+    if #errout > describe_max then errout = '[...]\n' .. errout:sub(-describe_max) end
+    if out ~= '' then table.insert(parts, out) end
+    if errout ~= '' then table.insert(parts, 'stderr:\n' .. errout) end
+  end
+  table.insert(parts, status_text(result))
+  local function refusals(vs, intro)
+    if not vs or #vs == 0 then return end
+    local lines = { intro }
+    for _, v in ipairs(vs) do
+      table.insert(lines, '- ' .. M.describe_violation(v))
+    end
+    table.insert(parts, table.concat(lines, '\n'))
+  end
+  refusals(result.violations, 'The sandbox refused (the command runs confined: it may write only the workspace and reach only the hosts the user allows):')
+  if result.rerun then
+    table.insert(parts, 'The user allowed ' .. table.concat(result.allowed or {}, ', ') .. ', and it ran again. ' .. status_text(result.rerun))
+    refusals(result.rerun.violations, 'The sandbox refused, in the second run:')
+  end
+  return table.concat(parts, '\n')
 end
 
 --- The runs under way.

@@ -64,18 +64,7 @@ end
 -- Violations.
 
 --- One line about a refusal.
-function M.describe(v)
-  local what = v.kind or 'access'
-  if v.operation and v.operation ~= '' then what = what .. ' (' .. v.operation .. ')' end
-  local s = ('%s %s'):format(v.decision or 'denied', what)
-  local target = v.path or v.target
-  if target and target ~= '' then s = s .. ' ' .. target end
-  if v.count and v.count > 1 then s = s .. (' (%d times)'):format(v.count) end
-  if v.reason and v.reason ~= '' then s = s .. ': ' .. v.reason end
-  if v.rule and v.rule ~= '' then s = s .. ' [' .. v.rule .. ']' end
-  if v.comm and v.comm ~= '' then s = s .. ' by ' .. v.comm end
-  return s
-end
+M.describe = run.describe_violation
 
 --- The quickfix items of a result's violations, the re-run's included.
 function M.quickfix_items(result)

@@ -388,6 +388,116 @@ S.completion = {
   end,
 }
 
+-- help_block is the first Lua example after *tag* in the help file.
+local function help_block(tag)
+  local path = vim.fs.joinpath(vim.g.sandbar_test_plugin, 'doc', 'sandbar.txt')
+  local lines, inside, found = {}, false, false
+  for line in io.lines(path) do
+    if not found then
+      found = line:find('*' .. tag .. '*', 1, true) ~= nil
+    elseif not inside then
+      inside = line:match('>lua$') ~= nil
+    elseif line:match('^<') then
+      break
+    else
+      table.insert(lines, (line:gsub('^    ', '')))
+    end
+  end
+  assert(#lines > 0, 'no Lua example after *' .. tag .. '*')
+  return table.concat(lines, '\n')
+end
+
+-- The recipes of the help file for codecompanion.nvim and avante.nvim,
+-- run against stand-ins of the two plugins' tool interfaces.
+S.recipes = {
+  run = function(T)
+    T.ready()
+    local captured = {}
+    package.loaded['codecompanion'] = { setup = function(o) captured.cc = o end }
+    package.loaded['avante'] = { setup = function(o) captured.av = o end }
+    assert(loadstring(help_block('sandbar-codecompanion'), 'codecompanion recipe'))()
+    assert(loadstring(help_block('sandbar-avante'), 'avante recipe'))()
+
+    local entry = captured.cc.strategies.chat.tools.sandbar_run
+    T.eq(true, entry.opts.requires_approval, 'codecompanion: approval')
+    local tool = entry.callback
+    T.eq('sandbar_run', tool.schema['function'].name, 'codecompanion: the schema')
+    local leak = T.env.outside .. '/from-a-model'
+    -- v20: (self, args, opts) with opts.output_cb.
+    local got
+    tool.cmds[1](tool, { cmd = 'echo hello; echo leak > ' .. leak }, { output_cb = function(r) got = r end })
+    T.wait('the codecompanion tool to answer', function() return got end)
+    T.eq('error', got.status, 'codecompanion: the status of a refused write')
+    T.contains(got.data, 'hello', 'codecompanion: the output')
+    T.contains(got.data, 'The sandbox refused', 'codecompanion: the refusal')
+    T.contains(got.data, leak, 'codecompanion: the refusal')
+    T.ok(not T.exists(leak), leak .. ' was written')
+    -- Before v20: (self, args, input, output_handler).
+    got = nil
+    tool.cmds[1](tool, { cmd = 'echo fine' }, nil, function(r) got = r end)
+    T.wait('the codecompanion tool to answer again', function() return got end)
+    T.eq('success', got.status, 'codecompanion: the status')
+    T.contains(got.data, 'fine', 'codecompanion: the output')
+    T.contains(got.data, 'exited with status 0', 'codecompanion: the status text')
+    local shown = {}
+    local chat = { add_tool_output = function(_, _, text) table.insert(shown, text) end }
+    tool.output.success(tool, { { 'one', 'two' } }, { tools = { chat = chat } })
+    tool.output.error(tool, { chat = chat }, { cmd = 'x' }, { 'three' })
+    T.eq({ 'one\ntwo', 'three' }, shown, 'codecompanion: what the chat gets')
+    tool.args = { cmd = 'make test' }
+    T.eq('Run `make test` in the sandbox?', tool.output.prompt(tool), 'codecompanion: the approval prompt')
+
+    T.eq({ 'bash' }, captured.av.disabled_tools, 'avante: disabled tools')
+    local av = captured.av.custom_tools[1]
+    T.eq('sandbar_run', av.name, 'avante: the name')
+    local res, err
+    av.func({ command = 'echo hi' }, function() end, function(r, e) res, err = r, e end)
+    T.wait('the avante tool to answer', function() return res ~= nil end)
+    T.contains(res, 'hi', 'avante: the output')
+    T.eq(nil, err, 'avante: the error')
+    vim.fn.mkdir(T.env.ws .. '/sub', 'p')
+    res, err = nil, nil
+    av.func({ command = 'pwd; exit 4', rel_path = 'sub' }, { on_complete = function(r, e) res, err = r, e end })
+    T.wait('the avante tool to answer again', function() return res ~= nil end)
+    T.eq(false, res, 'avante: the result of a failure')
+    T.contains(err, T.env.ws .. '/sub', 'avante: the directory')
+    T.contains(err, 'exited with status 4', 'avante: the error')
+  end,
+}
+
+-- The help file: its tags build without errors (as :helptags ALL or a
+-- plugin manager builds them), every |link| in it leads somewhere, and
+-- :help finds it.
+S.help = {
+  setup = { autostart = false },
+  run = function(T)
+    local dir = T.env.root .. '/help'
+    vim.fn.mkdir(dir .. '/doc', 'p')
+    vim.fn.writefile(vim.fn.readfile(vim.g.sandbar_test_plugin .. '/doc/sandbar.txt'), dir .. '/doc/sandbar.txt')
+    vim.cmd.helptags(dir .. '/doc')
+    local tags = {}
+    for _, file in ipairs({ dir .. '/doc/tags', vim.env.VIMRUNTIME .. '/doc/tags' }) do
+      for line in io.lines(file) do
+        tags[line:match('^[^\t]+')] = true
+      end
+    end
+    for _, want in ipairs({ 'sandbar', 'sandbar.run()', ':Sandbar', ':Sandbar-run', ':Sandbar-terminal', 'sandbar-codecompanion', 'sandbar-avante', 'sandbar-setup' }) do
+      T.ok(tags[want], 'no help tag ' .. want)
+    end
+    local text = table.concat(vim.fn.readfile(dir .. '/doc/sandbar.txt'), '\n')
+    -- |links|, outside examples (lines indented as code).
+    local broken = {}
+    for link in text:gmatch('|([^|%s]+)|') do
+      if not tags[link] then table.insert(broken, link) end
+    end
+    T.eq({}, broken, 'links to no tag')
+    vim.opt.runtimepath:prepend(dir)
+    vim.cmd.help('sandbar.run()')
+    T.eq('sandbar.txt', vim.fs.basename(vim.api.nvim_buf_get_name(0)), 'the help buffer')
+    T.contains(vim.api.nvim_get_current_line(), '*sandbar.run()*', 'the line :help shows')
+  end,
+}
+
 -- Loaded the way lazy.nvim loads a plugin on a command: after startup,
 -- then setup(); the host starts all the same.
 S.lazy_load = {
