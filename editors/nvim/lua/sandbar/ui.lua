@@ -268,8 +268,32 @@ end
 
 local function source(r)
   if not r.file or r.file == '' then return '' end
+  if not r.uri then
+    -- Not a file: the built-in default.
+    return r.line and ('%s, line %d'):format(r.file:gsub('^%((.*)%)$', '%1'), r.line) or r.file
+  end
   if not r.line then return r.file end
   return ('%s:%d:%d'):format(r.file, r.line, r.column or 1)
+end
+
+-- table_lines lays rows of cells out in columns, the last one free.
+local function table_lines(rows, indent)
+  local widths = {}
+  for _, row in ipairs(rows) do
+    for i = 1, #row - 1 do
+      widths[i] = math.min(math.max(widths[i] or 0, vim.fn.strdisplaywidth(row[i])), 48)
+    end
+  end
+  local out = {}
+  for _, row in ipairs(rows) do
+    local cells = {}
+    for i, cell in ipairs(row) do
+      if i < #row then cell = cell .. string.rep(' ', math.max(widths[i] - vim.fn.strdisplaywidth(cell), 0)) end
+      table.insert(cells, cell)
+    end
+    table.insert(out, indent .. table.concat(cells, '  '))
+  end
+  return out
 end
 
 --- The lines that show a sandbar/policy answer.
@@ -282,30 +306,40 @@ function M.policy_lines(p)
   for _, f in ipairs(p.folders or {}) do
     table.insert(lines, '  ' .. vim.uri_to_fname(f))
   end
+  -- The files whose entries are ignored: the untrusted ones that widen.
+  local ignoring = {}
+  for _, r in ipairs(p.ignored or {}) do
+    if r.file then ignoring[r.file] = true end
+  end
   table.insert(lines, '')
   table.insert(lines, 'Files:')
   for _, f in ipairs(p.files or {}) do
-    local what = f.folder and 'workspace policy' or 'your policy'
-    if f.folder and not f.trusted then
-      what = what .. ', not trusted: what it widens is ignored until :Sandbar trust'
+    local what = 'your policy'
+    if f.folder then
+      what = 'workspace policy'
+      if f.trusted then
+        what = what .. ', trusted'
+      elseif ignoring[f.path] then
+        what = what .. ', not trusted: what it widens is ignored until :Sandbar trust'
+      end
     end
     table.insert(lines, ('  %s  (%s)'):format(f.path, what))
   end
-  local width = 0
+  local rows = {}
   for _, r in ipairs(p.rules or {}) do
-    width = math.max(width, #r.key)
+    table.insert(rows, { r.key, r.value, source(r) })
   end
   table.insert(lines, '')
   table.insert(lines, 'Rules:')
-  for _, r in ipairs(p.rules or {}) do
-    table.insert(lines, ('  %-' .. width .. 's  %s  %s'):format(r.key, r.value, source(r)))
-  end
+  vim.list_extend(lines, table_lines(rows, '  '))
   if p.ignored and #p.ignored > 0 then
+    rows = {}
+    for _, r in ipairs(p.ignored) do
+      table.insert(rows, { r.key, r.value, r.reason or '', source(r) })
+    end
     table.insert(lines, '')
     table.insert(lines, 'Ignored, from files that are not trusted:')
-    for _, r in ipairs(p.ignored) do
-      table.insert(lines, ('  %s  %s  (%s)  %s'):format(r.key, r.value, r.reason or '', source(r)))
-    end
+    vim.list_extend(lines, table_lines(rows, '  '))
   end
   if p.warnings and #p.warnings > 0 then
     table.insert(lines, '')
@@ -355,8 +389,8 @@ function M.policy_edit(which)
   local buf = api.nvim_get_current_buf()
   if new and api.nvim_buf_line_count(buf) == 1 and api.nvim_buf_get_lines(buf, 0, 1, true)[1] == '' then
     api.nvim_buf_set_lines(buf, 0, -1, false, {
-      '// sandbar policy: what commands run in this workspace may do beyond it.',
-      '// :help sandbar-policy; the keys are in docs/policy-schema.md.',
+      '// sandbar reads this file to decide what the commands it runs in this',
+      "// folder may do. The format is described in sandbar's docs/policy-schema.md.",
       '{',
       '  "version": 1',
       '}',
