@@ -3,8 +3,8 @@ package gitguard
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"log"
 	"net"

@@ -359,7 +359,7 @@ func TestWrongCredential(t *testing.T) {
 
 type staticCreds struct{ c Credential }
 
-func (s staticCreds) Fill(context.Context, Repository) (Credential, error)     { return s.c, nil }
+func (s staticCreds) Fill(context.Context, Repository) (Credential, error)  { return s.c, nil }
 func (s staticCreds) Approve(context.Context, Repository, Credential) error { return nil }
 
 // Nothing the sandboxed git sees or keeps holds the credential: its
@@ -472,8 +472,6 @@ func newBranchPack(t *testing.T, sb *sandbox) (oid string, pack []byte) {
 	}
 	return oid, pack
 }
-
-
 
 // What git would not send is checked as carefully as what it does: a
 // push on a kept-alive connection after a fetch, pipelined requests,

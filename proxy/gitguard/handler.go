@@ -28,11 +28,11 @@ type tunnelHandler struct {
 type kind int
 
 const (
-	other              kind = iota // anything else: GET and HEAD pass without credentials
-	uploadPackAdvert               // GET .../info/refs?service=git-upload-pack
-	receivePackAdvert              // GET .../info/refs?service=git-receive-pack
-	uploadPack                     // POST .../git-upload-pack
-	receivePack                    // POST .../git-receive-pack
+	other             kind = iota // anything else: GET and HEAD pass without credentials
+	uploadPackAdvert              // GET .../info/refs?service=git-upload-pack
+	receivePackAdvert             // GET .../info/refs?service=git-receive-pack
+	uploadPack                    // POST .../git-upload-pack
+	receivePack                   // POST .../git-receive-pack
 )
 
 // classify works out what r is and, for git's own requests, the
