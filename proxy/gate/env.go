@@ -2,10 +2,13 @@ package gate
 
 import (
 	"maps"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sandbar-dev/sandbar/confine"
+	"github.com/sandbar-dev/sandbar/proxy/gitguard"
 )
 
 // noProxy are the destinations clients reach directly: the sandbox's own
@@ -83,3 +86,125 @@ func Env(environ []string, sshProxyCommand string) []string {
 }
 
 func shellQuote(s string) string { return confine.ShellQuote(s) }
+
+// GitEnv is what a sandbox needs to go through sandbar's git checks.
+type GitEnv struct {
+	// CAFile is sandbar's CA alone; Bundle the system's roots and the
+	// CA, or empty when the system has no roots file.
+	CAFile, Bundle string
+	// Policy gives the git hosts.
+	Policy func() *gitguard.Policy
+}
+
+// WithGit returns environ with what makes tools in the sandbox trust
+// sandbar's CA (which signs only for the git hosts, and only sandboxes
+// trust) and send git's SSH remotes for the git hosts over HTTPS, where
+// the checks apply. git is configured through GIT_CONFIG_COUNT,
+// GIT_CONFIG_KEY_n and GIT_CONFIG_VALUE_n, after the user's own entries,
+// never by editing a file. A nil g leaves environ as it is.
+func WithGit(environ []string, g *GitEnv) []string {
+	if g == nil {
+		return environ
+	}
+	bundle := g.Bundle
+	set := map[string]string{}
+	if bundle != "" {
+		// Each of these replaces the roots its tools trust, so it gets
+		// the system's roots too.
+		set["SSL_CERT_FILE"] = bundle      // OpenSSL, Go, Python's ssl, Ruby
+		set["REQUESTS_CA_BUNDLE"] = bundle // Python requests, pip
+		set["CURL_CA_BUNDLE"] = bundle     // curl
+		set["GIT_SSL_CAINFO"] = bundle     // git
+	} else {
+		// Without the system's roots only the git hosts can be
+		// trusted; git is what needs them.
+		set["GIT_SSL_CAINFO"] = g.CAFile
+	}
+
+	var keys, values []string
+	count := 0
+	var hosts []string
+	if g.Policy != nil {
+		if p := g.Policy(); p != nil {
+			hosts = p.Hosts
+		}
+	}
+	for _, h := range hosts {
+		https, name, ok := gitURLs(h)
+		if !ok {
+			continue
+		}
+		for _, from := range []string{"git@" + name + ":", "ssh://git@" + name + "/", "ssh://git@" + name + ":22/", "ssh://" + name + "/", "git://" + name + "/"} {
+			keys = append(keys, "url."+https+".insteadOf")
+			values = append(values, from)
+		}
+	}
+
+	out := make([]string, 0, len(environ)+len(set)+3+2*len(keys))
+	user := map[string]string{}
+	userNode := ""
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "GIT_CONFIG_KEY_"), strings.HasPrefix(name, "GIT_CONFIG_VALUE_"), name == "GIT_CONFIG_COUNT":
+			user[name] = value
+			continue
+		case name == "NODE_EXTRA_CA_CERTS":
+			userNode = value
+		}
+		if _, ours := set[name]; ours {
+			continue
+		}
+		out = append(out, kv)
+	}
+	for _, name := range slices.Sorted(maps.Keys(set)) {
+		out = append(out, name+"="+set[name])
+	}
+	if userNode == "" {
+		// Node adds this file to its own roots.
+		out = append(out, "NODE_EXTRA_CA_CERTS="+g.CAFile)
+	}
+	// The user's own entries first, renumbered from 0; an entry git
+	// would refuse (a count that is not a number) is dropped.
+	if n, err := strconv.Atoi(user["GIT_CONFIG_COUNT"]); err == nil {
+		for i := 0; i < n; i++ {
+			k, ok := user["GIT_CONFIG_KEY_"+strconv.Itoa(i)]
+			if !ok {
+				break
+			}
+			out = append(out, "GIT_CONFIG_KEY_"+strconv.Itoa(count)+"="+k, "GIT_CONFIG_VALUE_"+strconv.Itoa(count)+"="+user["GIT_CONFIG_VALUE_"+strconv.Itoa(i)])
+			count++
+		}
+	}
+	for i := range keys {
+		out = append(out, "GIT_CONFIG_KEY_"+strconv.Itoa(count)+"="+keys[i], "GIT_CONFIG_VALUE_"+strconv.Itoa(count)+"="+values[i])
+		count++
+	}
+	if count > 0 {
+		out = append(out, "GIT_CONFIG_COUNT="+strconv.Itoa(count))
+	}
+	return out
+}
+
+// gitURLs returns, for a git.hosts entry, the base of its HTTPS URLs
+// ("https://github.com/", "https://git.example.com:8443/") and the host
+// name SSH remotes use.
+func gitURLs(entry string) (https, name string, ok bool) {
+	host, port := entry, ""
+	if h, p, err := net.SplitHostPort(entry); err == nil {
+		host, port = h, p
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" {
+		return "", "", false
+	}
+	name = host
+	if strings.Contains(host, ":") {
+		name = "[" + host + "]"
+	}
+	auth := name
+	if port != "" && port != "443" {
+		auth += ":" + port
+	}
+	return "https://" + auth + "/", name, true
+}

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/proxy"
+	"github.com/sandbar-dev/sandbar/proxy/ca"
+	"github.com/sandbar-dev/sandbar/proxy/gitguard"
 )
 
 // Config is what a Gate needs.
@@ -33,12 +36,43 @@ type Config struct {
 	// system's.
 	Resolver proxy.Resolver
 	Dialer   proxy.Dialer
+	// Git, if set, puts the git hosts its policy lists behind sandbar's
+	// git checks (package gitguard).
+	Git *Git
+}
+
+// Git is what sandbar's git checks need.
+type Git struct {
+	// Policy returns the git policy in force; it is asked at every
+	// connection and request.
+	Policy func() *gitguard.Policy
+	// CADir is the directory of the CA (package ca), made on first use.
+	// A CA that cannot be opened does not stop the run: the git hosts'
+	// tunnels are refused, with its error.
+	CADir string
+	// Credentials gives the user's credentials; nil means their own
+	// `git credential fill`.
+	Credentials gitguard.Credentials
+	// Roots verify the git hosts; nil means the system's.
+	Roots *x509.CertPool
+	// Approver asks about the first push to a repository; nil refuses
+	// it, saying how to list the repository in the policy.
+	Approver gitguard.PushApprover
+	// Getenv is the environment the system's roots are found with
+	// ($SSL_CERT_FILE); nil means os.Getenv.
+	Getenv func(string) string
 }
 
 // Gate is the proxies of one sandbox.
 type Gate struct {
 	// Proxy is what confine.Spec.Network needs to reach the proxies.
 	Proxy *confine.Proxy
+	// GitEnv is what commands in the sandbox need to go through the git
+	// checks (see WithGit): set when Config.Git is, and the CA opened.
+	GitEnv *GitEnv
+	// GitErr is why the git checks could not start, if they could not:
+	// the tunnels to the git hosts are refused with it.
+	GitErr error
 
 	dir    string
 	cancel context.CancelFunc
@@ -91,6 +125,9 @@ func Start(cfg Config) (*Gate, error) {
 		dir:    dir,
 		cancel: cancel,
 	}
+	if cfg.Git != nil {
+		pcfg.Interceptor = g.startGit(cfg.Git, cfg.OnEvent)
+	}
 	serve := map[string]func(context.Context, net.Listener, proxy.Config) error{
 		g.Proxy.HTTP:  proxy.ServeHTTP,
 		g.Proxy.SOCKS: proxy.ServeSOCKS5,
@@ -130,4 +167,39 @@ type live func() *proxy.CompiledRules
 
 func (l live) Decide(ctx context.Context, t proxy.Target) proxy.Decision {
 	return l().Decide(ctx, t)
+}
+
+// startGit opens the CA and writes what the sandbox trusts, and returns
+// the guard. Failing that, the guard refuses the git hosts' tunnels.
+func (g *Gate) startGit(cfg *Git, onEvent func(proxy.Event)) *gitguard.Guard {
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	files := ca.Files{Dir: cfg.CADir}
+	c, err := ca.Open(cfg.CADir)
+	if err == nil {
+		env := &GitEnv{CAFile: files.CertFile(), Policy: cfg.Policy}
+		if roots := ca.SystemRoots(getenv); roots != nil {
+			if err = files.WriteBundle(roots, c.CertPEM()); err == nil {
+				env.Bundle = files.BundleFile()
+			}
+		}
+		g.GitEnv = env
+	}
+	gcfg := gitguard.Config{
+		Policy:      cfg.Policy,
+		Credentials: cfg.Credentials,
+		Roots:       cfg.Roots,
+		Approver:    cfg.Approver,
+		OnEvent:     onEvent,
+	}
+	if err != nil {
+		g.GitErr = err
+		g.GitEnv = nil
+		gcfg.SignerErr = err
+	} else {
+		gcfg.Signer = c
+	}
+	return gitguard.New(gcfg)
 }

@@ -17,5 +17,8 @@
 // *confine.SetupError.
 //
 // Rules turns a live policy into the compiled rules the proxies ask for
-// at every connection, compiling once per policy change.
+// at every connection, compiling once per policy change; GitPolicy and
+// LiveGitPolicy do the same for the git checks. Every run hides the
+// private directory of sandbar's git CA (making it first, empty), whether
+// or not the policy lists git hosts, so no sandbox can ever read the key.
 package launch

@@ -3,7 +3,9 @@ package launch
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,9 +13,12 @@ import (
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/proxy"
+	"github.com/sandbar-dev/sandbar/proxy/ca"
 	"github.com/sandbar-dev/sandbar/proxy/gate"
+	"github.com/sandbar-dev/sandbar/proxy/gitguard"
 	"github.com/sandbar-dev/sandbar/workspace"
 	"github.com/sandbar-dev/sandbar/workspace/auditlog"
+	"github.com/sandbar-dev/sandbar/workspace/policy"
 )
 
 // Job is one command to run in a sandbox.
@@ -35,6 +40,13 @@ type Job struct {
 	// Approver answers for hosts the rules leave undecided; nil denies
 	// them.
 	Approver proxy.Approver
+	// Git is the git policy in force (git hosts, branches), asked at
+	// every connection; nil means the sandbox's own, fixed for the run.
+	Git func() *gitguard.Policy
+	// PushApprover answers for the first push to a repository the
+	// policy does not list; nil means Approver if it is one, else such
+	// a push is refused.
+	PushApprover gitguard.PushApprover
 	// OnViolation receives each refusal as it happens: refused writes
 	// and refused connections. It must not block.
 	OnViolation func(confine.Violation)
@@ -88,15 +100,34 @@ func Run(ctx context.Context, job Job) (Outcome, error) {
 		fixed := Rules(&sb.Policies).Compile()
 		rules = func() *proxy.CompiledRules { return fixed }
 	}
-	net := &refusals{byKey: map[string]*confine.Violation{}, live: job.OnViolation, audit: job.audit}
-	// The proxies are the sandbox's only way out; without them nothing
-	// runs.
-	g, err := gate.Start(gate.Config{
+	gitPolicy := job.Git
+	if gitPolicy == nil {
+		fixed := GitPolicy(&sb.Policies)
+		gitPolicy = func() *gitguard.Policy { return fixed }
+	}
+	caFiles := ca.Files{Dir: filepath.Join(job.Places.StateDir, "git-ca")}
+	if job.Places.StateDir != "" {
+		if err := hideCAKey(&spec, caFiles); err != nil {
+			return Outcome{}, &Error{"hiding sandbar's git CA key", err}
+		}
+	}
+	refused := &refusals{byKey: map[string]*confine.Violation{}, live: job.OnViolation, audit: job.audit}
+	gcfg := gate.Config{
 		Rules:      rules,
 		Approver:   job.Approver,
-		OnEvent:    net.record,
+		OnEvent:    refused.record,
 		RuntimeDir: job.Places.RuntimeDir,
-	})
+	}
+	if job.Places.StateDir != "" && len(gitPolicy().Hosts) > 0 {
+		pushes := job.PushApprover
+		if pushes == nil {
+			pushes, _ = job.Approver.(gitguard.PushApprover)
+		}
+		gcfg.Git = &gate.Git{Policy: gitPolicy, CADir: caFiles.Dir, Approver: pushes}
+	}
+	// The proxies are the sandbox's only way out; without them nothing
+	// runs.
+	g, err := gate.Start(gcfg)
 	if err != nil {
 		return Outcome{}, &Error{"starting the network proxies", err}
 	}
@@ -104,6 +135,14 @@ func Run(ctx context.Context, job Job) (Outcome, error) {
 	defer closeGate()
 	spec.Network.Proxy = g.Proxy
 	spec.Env = gate.Env(spec.Env, confine.SelfPath+" connect %h %p")
+	if ge := g.GitEnv; ge != nil {
+		for _, f := range []string{ge.CAFile, ge.Bundle} {
+			if f != "" && spec.AccessOf(f).Access == confine.Hidden {
+				return Outcome{}, &Error{"setting up the git checks", fmt.Errorf("%s is hidden in the sandbox (%s), so nothing there could trust sandbar's git CA; allow reading it, or remove git.hosts", f, spec.AccessOf(f).Why)}
+			}
+		}
+		spec.Env = gate.WithGit(spec.Env, ge)
+	}
 
 	journal, err := sb.Journal(job.Places.Runs)
 	if err != nil {
@@ -133,7 +172,7 @@ func Run(ctx context.Context, job Job) (Outcome, error) {
 	} else if err := journal.Done(); err != nil {
 		out.AuditErr = err
 	}
-	out.Violations = append(append(res.Violations, undone...), net.list()...)
+	out.Violations = append(append(res.Violations, undone...), refused.list()...)
 	job.auditRun(spec.Dir, res.Violations, undone, out)
 	return out, nil
 }
@@ -222,17 +261,89 @@ func (r *refusals) list() []confine.Violation {
 	return out
 }
 
-// Rules are the network entries of ps.
+// Rules are the network entries of ps. The git hosts are allowed on
+// their HTTPS port: what goes there is checked by the git checks.
 func Rules(ps *workspace.Policies) proxy.Rules {
 	net := ps.Effective.Network
 	var r proxy.Rules
 	for _, v := range net.AllowedDomains {
 		r.Allowed = append(r.Allowed, v.Text)
 	}
+	for _, v := range ps.Effective.Git.Hosts {
+		r.Allowed = append(r.Allowed, withPort(v.Text))
+	}
 	for _, v := range net.DeniedDomains {
 		r.Denied = append(r.Denied, v.Text)
 	}
 	return r
+}
+
+// withPort is a git.hosts entry as an allowedDomains entry for its one
+// port: 443 unless it names another.
+func withPort(entry string) string {
+	if _, _, err := net.SplitHostPort(entry); err == nil {
+		return entry
+	}
+	return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(entry, "["), "]"), "443")
+}
+
+// GitPolicy is the git section of ps, for the git checks.
+func GitPolicy(ps *workspace.Policies) *gitguard.Policy {
+	g := ps.Effective.Git
+	texts := func(vs []policy.Value) []string {
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.Text)
+		}
+		return out
+	}
+	return &gitguard.Policy{
+		Hosts:          texts(g.Hosts),
+		Branches:       texts(g.Push.Branches),
+		Repositories:   texts(g.Push.Repositories),
+		ForcePush:      g.ForcePush != nil && g.ForcePush.Value,
+		DeleteBranches: g.DeleteBranches != nil && g.DeleteBranches.Value,
+	}
+}
+
+// LiveGitPolicy is GitPolicy of the policies current returns, made again
+// only when current returns a different value.
+func LiveGitPolicy(current func() *workspace.Policies) func() *gitguard.Policy {
+	type made struct {
+		from *workspace.Policies
+		p    *gitguard.Policy
+	}
+	var last atomic.Pointer[made]
+	return func() *gitguard.Policy {
+		ps := current()
+		if ps == nil {
+			return nil
+		}
+		if m := last.Load(); m != nil && m.from == ps {
+			return m.p
+		}
+		m := &made{from: ps, p: GitPolicy(ps)}
+		last.Store(m)
+		return m.p
+	}
+}
+
+// hideCAKey hides the private directory of sandbar's git CA in the
+// sandbox, making it first (empty) if need be, so that the directory is
+// hidden in every sandbox before any key is put there: a sandbox that
+// started before the key existed must not see it appear. sandbar's state
+// directory is read-only in every sandbox, so a command can neither
+// remove the rule's target nor put anything in its place.
+func hideCAKey(spec *confine.Spec, f ca.Files) error {
+	if err := f.MakePrivateDir(); err != nil {
+		return err
+	}
+	real, err := filepath.EvalSymlinks(f.PrivateDir())
+	if err != nil {
+		return err
+	}
+	spec.Paths = append(spec.Paths, confine.Path{Path: real, Access: confine.Hidden, Dir: true, Why: "sandbar's git CA key"})
+	return nil
 }
 
 // LiveRules returns the compiled rules of the policies current returns,

@@ -62,3 +62,34 @@ func TestLiveRulesCompiledOncePerPolicy(t *testing.T) {
 		t.Errorf("after the change: one.example %v, two.example %v; want ask, allow", v, w)
 	}
 }
+
+func TestGitHostsAreAllowedOnTheirPort(t *testing.T) {
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "ws")
+	os.MkdirAll(folder, 0o755)
+	userPolicy := filepath.Join(dir, "policy.json")
+	os.WriteFile(userPolicy, []byte(`{"git": {"hosts": ["github.com", "git.example.com:8443", "::1"], "push": {"branches": ["agent/*"]}, "forcePush": true}}`), 0o644)
+	ps, err := workspace.LoadPolicies(workspace.Options{Folders: []string{folder}, UserPolicy: userPolicy, Home: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := launch.Rules(ps).Compile()
+	for _, tt := range []struct {
+		host string
+		port int
+		want proxy.Verdict
+	}{
+		{"github.com", 443, proxy.Allow},
+		{"github.com", 22, proxy.Ask},
+		{"git.example.com", 8443, proxy.Allow},
+		{"git.example.com", 443, proxy.Ask},
+	} {
+		if got := r.Decide(context.Background(), proxy.Target{Host: tt.host, Port: tt.port}).Verdict; got != tt.want {
+			t.Errorf("%s:%d: %v; want %v", tt.host, tt.port, got, tt.want)
+		}
+	}
+	g := launch.GitPolicy(ps)
+	if !g.ForcePush || g.DeleteBranches || len(g.Hosts) != 3 || g.Branches[0] != "agent/*" {
+		t.Errorf("GitPolicy = %+v", g)
+	}
+}
