@@ -15,26 +15,35 @@
 # without the network.
 #
 #   editors/nvim/install-nvim.sh          # prints .../nvim-0.10.4/bin/nvim
+#   SANDBAR_NVIM_SUITE=sid editors/nvim/install-nvim.sh   # the newest
 #
 # Environment:
-#   SANDBAR_NVIM_VERSION   upstream version wanted (default 0.10.4)
 #   SANDBAR_NVIM_SUITE     Debian suite to take it from (default trixie)
+#   SANDBAR_NVIM_VERSION   upstream version wanted (default 0.10.4 from
+#                          trixie; from another suite, the one it has:
+#                          its package lists are then read each time)
 #   SANDBAR_DEBIAN_MIRROR  Debian mirror URI (default: the one this
 #                          machine's apt sources use for Debian)
 #   XDG_CACHE_HOME         the cache is $XDG_CACHE_HOME/sandbar-ci
 #                          (default ~/.cache/sandbar-ci)
 set -euo pipefail
 
-version=${SANDBAR_NVIM_VERSION:-0.10.4}
 suite=${SANDBAR_NVIM_SUITE:-trixie}
+version=${SANDBAR_NVIM_VERSION:-}
+if [ -z "$version" ] && [ "$suite" = trixie ]; then version=0.10.4; fi
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/sandbar-ci
-dest=$cache/nvim-$version
 
 say() { echo "install-nvim: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-if [ -x "$dest/bin/nvim" ] && [ -e "$dest/.ready" ]; then
-  echo "$dest/bin/nvim"
+# ready says whether nvim-$1 in the cache is complete and from $suite.
+ready() {
+  local dir=$cache/nvim-$1
+  [ -x "$dir/bin/nvim" ] && [ -e "$dir/.ready" ] && [ "$(cut -d' ' -f1 "$dir/.ready")" = "$suite" ]
+}
+
+if [ -n "$version" ] && ready "$version"; then
+  echo "$cache/nvim-$version/bin/nvim"
   exit 0
 fi
 
@@ -45,8 +54,8 @@ mkdir -p "$cache"
 exec 9>"$cache/.nvim-install.lock"
 flock 9
 # Another run may have installed it while this one waited.
-if [ -x "$dest/bin/nvim" ] && [ -e "$dest/.ready" ]; then
-  echo "$dest/bin/nvim"
+if [ -n "$version" ] && ready "$version"; then
+  echo "$cache/nvim-$version/bin/nvim"
   exit 0
 fi
 
@@ -96,20 +105,22 @@ opts=(
 say "reading Debian $suite's package lists from $mirror"
 apt-get "${opts[@]}" -q -q update >&2
 candidate=$(apt-cache "${opts[@]}" policy neovim | sed -n 's/^[[:space:]]*Candidate:[[:space:]]*//p')
-case $candidate in
-"" | "(none)") die "Debian $suite has no neovim package" ;;
-"$version"-* | *:"$version"-*) ;;
-*)
-  got=${candidate#*:}
-  got=${got%-*}
+case $candidate in "" | "(none)") die "Debian $suite has no neovim package" ;; esac
+got=${candidate#*:}
+got=${got%-*}
+if [ -n "$version" ] && [ "$got" != "$version" ]; then
   say "Debian $suite has Neovim $got, not $version; installing $got (set SANDBAR_NVIM_VERSION=$got to use its cache)"
-  version=$got
-  dest=$cache/nvim-$version
-  ;;
-esac
+fi
+version=$got
+dest=$cache/nvim-$version
+if ready "$version" && [ "$(cut -d' ' -f2 "$dest/.ready")" = "$candidate" ]; then
+  echo "$dest/bin/nvim"
+  exit 0
+fi
 say "downloading neovim $candidate and what it needs from $suite"
 # The status file is empty: apt downloads the whole closure, C library
 # included, and installs nothing.
+rm -f "$apt"/archives/*.deb
 apt-get "${opts[@]}" -q -q -y install --download-only "neovim=$candidate" patchelf >&2
 
 work=$(mktemp -d "$cache/.nvim-$version.XXXXXX")
@@ -150,6 +161,6 @@ mv "$work" "$dest"
 trap 'rm -rf "$dest"' EXIT
 chmod 755 "$dest"
 "$dest/bin/nvim" --version | head -n 1 >&2 || die "the installed nvim does not run"
-echo "$candidate" >"$dest/.ready"
+echo "$suite $candidate" >"$dest/.ready"
 trap - EXIT
 echo "$dest/bin/nvim"

@@ -10,7 +10,8 @@
 #
 # Environment:
 #   SANDBAR_BIN    the sandbar binary to test (default: built from this tree)
-#   SANDBAR_NVIM   a Neovim 0.10 or later to use (default: install-nvim.sh's)
+#   SANDBAR_NVIM   a Neovim 0.10 or later to use (default: install-nvim.sh's;
+#                  SANDBAR_NVIM_SUITE=sid tests with Debian's newest)
 #   SANDBAR_NVIM_USER
 #                  when run as root, the ordinary user to run the tests as
 #                  too (default sandbar-test, made if missing); "none" to
@@ -109,7 +110,7 @@ run_one() {
     local editor=$!
     pids+=("$editor")
     local status=0
-    (cd "$ws" && exec env "${env[@]}" timeout 150 "$nvim" -l "$here/test/driver.lua" "$sock" '2<CR>') >>"$d/log" 2>&1 || status=$?
+    (cd "$ws" && exec env "${env[@]}" timeout 150 "$nvim" -l "$here/test/driver.lua" "$sock" "$d/prompt-shown" '2<CR>') >>"$d/log" 2>&1 || status=$?
     wait "$editor" || status=$?
     return $status
   fi
@@ -146,7 +147,9 @@ if [ "$(id -u)" = 0 ] && [ "$user" != none ] && [ -z "${SANDBAR_NVIM_COUNTS:-}" 
   chmod -R a+rX "$tmp"
   chmod a+w "$tmp/counts"
   echo "== the same as the ordinary user $user"
-  su "$user" -s /bin/bash -c "cd /tmp && SANDBAR_BIN='$tmp/bin/sandbar' SANDBAR_NVIM_COUNTS='$tmp/counts' '$tmp/plugin/test.sh' ${scenarios[*]}" || true
+  su "$user" -s /bin/bash -c "cd /tmp && SANDBAR_BIN='$tmp/bin/sandbar' SANDBAR_NVIM_COUNTS='$tmp/counts' \
+    SANDBAR_NVIM_SUITE='${SANDBAR_NVIM_SUITE:-}' SANDBAR_NVIM_VERSION='${SANDBAR_NVIM_VERSION:-}' \
+    '$tmp/plugin/test.sh' ${scenarios[*]}" || true
   read -r p f <"$tmp/counts" || { p=0; f=1; echo "FAIL the run as $user ended early"; }
   passed=$((passed + p))
   failed=$((failed + f))

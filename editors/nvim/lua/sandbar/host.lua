@@ -49,6 +49,20 @@ local function call(c, name, ...)
 end
 M.call = call
 
+-- denil turns JSON's null, which Neovim 0.11 and later pass on as
+-- vim.NIL, into nil as 0.10 does: the plugin and its users test fields
+-- for nil.
+local function denil(v)
+  if v == vim.NIL then return nil end
+  if type(v) == 'table' then
+    for k, x in pairs(v) do
+      v[k] = denil(x)
+    end
+  end
+  return v
+end
+M.denil = denil
+
 local function notify(msg, level)
   vim.notify('sandbar: ' .. msg, level or vim.log.levels.INFO)
 end
@@ -159,9 +173,9 @@ end
 
 local handlers = {
   ['sandbar/output'] = function(_, p) require('sandbar.run')._output(p) end,
-  ['sandbar/runStarted'] = function(_, p) require('sandbar.run')._started(p) end,
-  ['sandbar/violation'] = function(_, p) require('sandbar.run')._violation(p) end,
-  ['sandbar/policyApplied'] = function(_, p) on_policy_applied(p) end,
+  ['sandbar/runStarted'] = function(_, p) require('sandbar.run')._started(denil(p)) end,
+  ['sandbar/violation'] = function(_, p) require('sandbar.run')._violation(denil(p)) end,
+  ['sandbar/policyApplied'] = function(_, p) on_policy_applied(denil(p)) end,
   ['window/logMessage'] = function(err, p, ctx, cfg)
     keep_log(p)
     return vim.lsp.handlers['window/logMessage'](err, p, ctx, cfg)
@@ -206,8 +220,9 @@ function M.start()
     handlers = handlers,
     on_init = function(cl, result)
       if cl.id ~= S.client_id then return end
-      S.info = vim.tbl_get(result or {}, 'capabilities', 'experimental', 'sandbar') or {}
-      S.server = (result or {}).serverInfo
+      result = denil(result) or {}
+      S.info = vim.tbl_get(result, 'capabilities', 'experimental', 'sandbar') or {}
+      S.server = result.serverInfo
       S.ready = true
       S.last_error = nil
       sync_folders(cl)
@@ -308,7 +323,7 @@ function M.request(method, params, cb)
       cb({ code = -32803, message = err or 'the host is not running' })
       return
     end
-    local ok = call(c, 'request', method, params, function(e, result) cb(e, result) end)
+    local ok = call(c, 'request', method, params, function(e, result) cb(denil(e), denil(result)) end)
     if not ok then cb({ code = -32803, message = 'the host is not running' }) end
   end)
 end

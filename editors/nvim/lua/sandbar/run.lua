@@ -16,9 +16,10 @@ local runs = {}
 local seq = 0
 
 -- How long a cancelled run may take to answer before it is taken as
--- ended (a run cancelled before it started is answered with an error
--- that Neovim does not pass on).
-local cancel_grace_ms = 5000
+-- ended: Neovim drops the error that answers a request cancelled before
+-- it got going, and Neovim 0.12 drops the answer to any cancelled
+-- request.
+local cancel_grace_ms = 3000
 
 ---@class sandbar.Run
 ---@field id string
@@ -100,7 +101,7 @@ function M.start(opts)
     end
     self.client_id = c.id
     local ok, request_id = host.call(c, 'request', 'sandbar/run', params, function(e, result)
-      self:_finish(result, e)
+      self:_finish(host.denil(result), host.denil(e))
     end)
     if not ok then
       self:_finish(nil, { code = -32803, message = 'the sandbar host is not running' })

@@ -153,8 +153,9 @@ S.prompt_dismissed = {
   end,
 }
 
--- The real prompt: Neovim's own vim.ui.select, answered by typing into
--- this Neovim from outside (nvim --remote-send, by test/driver.lua).
+-- The real prompt: Neovim's own vim.ui.select, answered by typing "2"
+-- and Enter into this Neovim from outside (nvim --remote-send, by
+-- test/driver.lua): "Allow for workspace".
 S.prompt_remote = {
   setup = { autostart = false },
   remote = true,
@@ -162,7 +163,13 @@ S.prompt_remote = {
     local port = T.http_server()
     T.allow_addresses(port)
     T.team_policy()
-    vim.ui.select = require('sandbar_test').original_select
+    -- Neovim's own vim.ui.select, watched: the driver types the answer
+    -- once the question is on the screen.
+    local real = require('sandbar_test').original_select
+    vim.ui.select = function(items, opts, on_choice)
+      T.write(T.env.root .. '/prompt-shown', opts.prompt or '')
+      return real(items, opts, on_choice)
+    end
     T.ready()
     local r = T.run({ argv = { 'sh', '-c', T.fetch_localhost_cmd(port) } })
     T.contains((r:output()), 'code:200', 'the fetch')
