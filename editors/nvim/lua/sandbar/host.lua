@@ -49,7 +49,7 @@ local function call(c, name, ...)
 end
 M.call = call
 
--- denil turns JSON's null, which Neovim 0.11 and later pass on as
+-- denil turns JSON's null, which newer Neovims (0.12) pass on as
 -- vim.NIL, into nil as 0.10 does: the plugin and its users test fields
 -- for nil.
 local function denil(v)

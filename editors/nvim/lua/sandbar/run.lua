@@ -60,7 +60,7 @@ end
 --- Starts a run. See :help sandbar.run().
 ---@return sandbar.Run
 function M.start(opts)
-  vim.validate({ opts = { opts, 'table' } })
+  if type(opts) ~= 'table' then error('sandbar.run: opts must be a table', 2) end
   local argv = opts.argv
   if type(argv) == 'string' then argv = { 'sh', '-c', argv } end
   if not is_argv(argv) then error('sandbar.run: argv must be a non-empty list of strings, or a shell command line', 2) end

@@ -156,7 +156,17 @@ function M.run_command(line, opts)
   local buf = scratch(('sandbar://run/%d'):format(run_count), 'sandbar-run')
   set_lines(buf, { '$ ' .. line, '' })
   api.nvim_buf_set_extmark(buf, ns, 0, 0, { end_col = #line + 2, hl_group = 'Title' })
-  show(buf, config.options.run.split)
+  -- The window of the last run shows this one.
+  local win
+  for _, w in ipairs(api.nvim_tabpage_list_wins(0)) do
+    if vim.bo[api.nvim_win_get_buf(w)].filetype == 'sandbar-run' then win = w end
+  end
+  if win then
+    api.nvim_win_set_buf(win, buf)
+    api.nvim_set_current_win(win)
+  else
+    show(buf, config.options.run.split)
+  end
   vim.cmd('normal! G')
   local r
   r = run.start({
@@ -253,7 +263,12 @@ function M.terminal(cmdline)
     vim.cmd(config.options.terminal.split)
     local buf = api.nvim_create_buf(true, false)
     api.nvim_win_set_buf(0, buf)
-    local job = vim.fn.termopen(argv, { env = env, cwd = cwd })
+    local job
+    if vim.fn.has('nvim-0.11') == 1 then
+      job = vim.fn.jobstart(argv, { term = true, env = env, cwd = cwd })
+    else
+      job = vim.fn.termopen(argv, { env = env, cwd = cwd })
+    end
     if job <= 0 then
       notify('could not start ' .. table.concat(argv, ' '), vim.log.levels.ERROR)
       return
