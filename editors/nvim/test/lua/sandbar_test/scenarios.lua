@@ -96,6 +96,32 @@ S.run_quickfix = {
   end,
 }
 
+-- "Allow and re-run": the host adds the entry to the workspace policy and
+-- runs the command again, whose output follows in the same buffer.
+S.run_rerun = {
+  run = function(T)
+    T.stub_select(function() return 'Allow and re-run' end)
+    T.ready()
+    local target = T.env.outside .. '/allowed'
+    local done = on_user('SandbarRunDone')
+    vim.cmd('Sandbar run echo attempt; echo written > ' .. target)
+    local buf = api.nvim_get_current_buf()
+    T.wait('the run and its re-run to end', function() return #done > 0 end)
+    local result = done[1].result
+    T.ok(result and result.rerun, 'no re-run: ' .. vim.inspect(result))
+    T.ok(result.exitCode ~= 0, 'the first run was not refused')
+    T.eq(0, result.rerun.exitCode, "the re-run's exit code")
+    T.eq(0, result.final.exitCode, 'the final exit code')
+    T.eq('written\n', T.read(target), 'the file the re-run wrote')
+    T.contains(T.read(T.ws_policy()) or '', '"' .. T.env.outside .. '"', 'the workspace policy')
+    local text = T.buf_text(buf)
+    T.contains(text, '-- run again, as allowed --', 'the output')
+    T.contains(text, '[sandbar] re-run: exit 0', 'the output')
+    local _, n = text:gsub('\nattempt\n', '')
+    T.eq(2, n, 'runs in the output')
+  end,
+}
+
 -- A blocked domain raises a prompt; "Allow for workspace" lets the run
 -- through and writes the domain into the workspace's policy, so that the
 -- next run is not asked.
