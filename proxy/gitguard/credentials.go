@@ -19,13 +19,16 @@ type Credential struct {
 }
 
 // Credentials gives the credential for a repository. Fill is asked once
-// per repository and run (the guard keeps the answer in memory);
-// Approve is told once a request with it succeeded, as git tells its
-// credential helpers, so that a helper that made a fresh token can keep
-// it.
+// per repository and run; the guard keeps the answer in memory.
+//
+// The guard never tells the helpers a credential worked (git credential
+// approve), as git itself does: that makes the store helper rewrite
+// ~/.git-credentials by renaming a new file over it, and a file replaced
+// on the host is no longer hidden in the sandboxes already running (the
+// kernel drops a mount whose mount point is renamed over, in every mount
+// namespace). A helper that refreshes a token keeps it itself.
 type Credentials interface {
 	Fill(ctx context.Context, r Repository) (Credential, error)
-	Approve(ctx context.Context, r Repository, c Credential) error
 }
 
 // Repository is a repository on a git host, as git's credential protocol
@@ -60,7 +63,7 @@ type GitCredentials struct {
 }
 
 func (g GitCredentials) Fill(ctx context.Context, r Repository) (Credential, error) {
-	out, err := g.run(ctx, "fill", describe(r, Credential{}))
+	out, err := g.run(ctx, "fill", describe(r))
 	if err != nil {
 		return Credential{}, fmt.Errorf("git credential fill for %s: %w", r, err)
 	}
@@ -81,23 +84,9 @@ func (g GitCredentials) Fill(ctx context.Context, r Repository) (Credential, err
 	return c, nil
 }
 
-func (g GitCredentials) Approve(ctx context.Context, r Repository, c Credential) error {
-	if _, err := g.run(ctx, "approve", describe(r, c)); err != nil {
-		return fmt.Errorf("git credential approve for %s: %w", r, err)
-	}
-	return nil
-}
-
-// describe is the credential protocol's description of r, with c when it
-// is set.
-func describe(r Repository, c Credential) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "protocol=https\nhost=%s\npath=%s\n", r.Host, r.Path)
-	if c.Password != "" {
-		fmt.Fprintf(&b, "username=%s\npassword=%s\n", c.Username, c.Password)
-	}
-	b.WriteString("\n")
-	return b.String()
+// describe is the credential protocol's description of r.
+func describe(r Repository) string {
+	return fmt.Sprintf("protocol=https\nhost=%s\npath=%s\n\n", r.Host, r.Path)
 }
 
 func (g GitCredentials) run(ctx context.Context, op, input string) ([]byte, error) {

@@ -46,8 +46,8 @@
 //
 // [Credentials] gives it; production uses [GitCredentials], the user's own
 // `git credential fill`, run outside the sandbox in "/" with terminal
-// prompts off, once per repository and run, and `git credential approve`
-// once it worked. It is sent as basic authentication on git's requests
+// prompts off, once per repository and run (never `git credential
+// approve`: see Credentials). It is sent as basic authentication on git's requests
 // only, never on the others, and every header the sandbox sent that could
 // carry a credential of its own is dropped from them. In answers, the
 // headers that could echo one (WWW-Authenticate, Authentication-Info,

@@ -78,10 +78,9 @@ type Guard struct {
 }
 
 type credEntry struct {
-	ready    chan struct{}
-	cred     Credential
-	err      error
-	approved bool
+	ready chan struct{}
+	cred  Credential
+	err   error
 }
 
 // New returns a Guard for cfg.

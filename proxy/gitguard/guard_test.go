@@ -329,6 +329,27 @@ func TestFirstPushAsks(t *testing.T) {
 	})
 }
 
+// The user's credential store is read, never rewritten: a file renamed
+// over on the host would no longer be hidden in running sandboxes.
+func TestCredentialStoreIsNotRewritten(t *testing.T) {
+	srv := startGitServer(t)
+	srv.bareRepo(t, "org/repo.git")
+	creds := userCredentials(t, srv)
+	home, _ := strings.CutPrefix(creds.Env[0], "HOME=")
+	store := filepath.Join(home, ".git-credentials")
+	before, err := os.Stat(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := newSandbox(t, srv, agentPolicy(srv), sandboxOpts{creds: creds})
+	dir := clone(t, sb)
+	sb.mustGit(dir, "push", "-q", "origin", "HEAD:agent/s")
+	after, err := os.Stat(store)
+	if err != nil || !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("the credential store was replaced or written: %v", err)
+	}
+}
+
 // Without a credential, the git host is not reached at all, and git says
 // why.
 func TestNoCredential(t *testing.T) {
@@ -359,8 +380,7 @@ func TestWrongCredential(t *testing.T) {
 
 type staticCreds struct{ c Credential }
 
-func (s staticCreds) Fill(context.Context, Repository) (Credential, error)  { return s.c, nil }
-func (s staticCreds) Approve(context.Context, Repository, Credential) error { return nil }
+func (s staticCreds) Fill(context.Context, Repository) (Credential, error) { return s.c, nil }
 
 // Nothing the sandboxed git sees or keeps holds the credential: its
 // traces of every HTTP header and packet, and its repository.

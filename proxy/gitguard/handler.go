@@ -216,9 +216,6 @@ func (h *tunnelHandler) roundTrip(w http.ResponseWriter, out *http.Request, k ki
 		h.refuse(w, k, msg)
 		return
 	}
-	if resp.StatusCode < 300 {
-		h.g.approveCredential(out.Context(), repo, cred)
-	}
 	removeHopHeaders(resp.Header)
 	for _, name := range []string{"Www-Authenticate", "Proxy-Authenticate", "Authentication-Info", "Authorization", "Proxy-Authorization", "Set-Cookie"} {
 		resp.Header.Del(name)

@@ -380,20 +380,6 @@ func (g *Guard) forgetCredential(repo Repository) {
 	delete(g.creds, repo)
 }
 
-// approveCredential tells Credentials, once, that the credential worked.
-func (g *Guard) approveCredential(ctx context.Context, repo Repository, c Credential) {
-	g.mu.Lock()
-	e, ok := g.creds[repo]
-	first := ok && !e.approved && e.cred == c
-	if first {
-		e.approved = true
-	}
-	g.mu.Unlock()
-	if first {
-		g.cfg.Credentials.Approve(context.WithoutCancel(ctx), repo, c)
-	}
-}
-
 // approvePush says why a push to repo may not go ahead, or "" if it may:
 // the policy lists the repository, or the user allowed pushes there
 // earlier in the run, or does now.
