@@ -147,7 +147,11 @@ if [ "$(id -u)" = 0 ] && [ "$user" != none ] && [ -z "${SANDBAR_NVIM_COUNTS:-}" 
   chmod -R a+rX "$tmp"
   chmod a+w "$tmp/counts"
   echo "== the same as the ordinary user $user"
-  su "$user" -s /bin/bash -c "cd /tmp && SANDBAR_BIN='$tmp/bin/sandbar' SANDBAR_NVIM_COUNTS='$tmp/counts' \
+  # su keeps root's environment but for HOME: the user's own XDG
+  # directories, cache included, come from their HOME.
+  su "$user" -s /bin/bash -c "cd /tmp && exec env -u XDG_CACHE_HOME -u XDG_CONFIG_HOME -u XDG_DATA_HOME \
+    -u XDG_STATE_HOME -u XDG_RUNTIME_DIR -u SANDBAR_NVIM -u SANDBAR_NVIM_KEEP \
+    SANDBAR_BIN='$tmp/bin/sandbar' SANDBAR_NVIM_COUNTS='$tmp/counts' \
     SANDBAR_NVIM_SUITE='${SANDBAR_NVIM_SUITE:-}' SANDBAR_NVIM_VERSION='${SANDBAR_NVIM_VERSION:-}' \
     '$tmp/plugin/test.sh' ${scenarios[*]}" || true
   read -r p f <"$tmp/counts" || { p=0; f=1; echo "FAIL the run as $user ended early"; }
