@@ -263,11 +263,14 @@ function M.terminal(cmdline)
     vim.cmd(config.options.terminal.split)
     local buf = api.nvim_create_buf(true, false)
     api.nvim_win_set_buf(0, buf)
+    -- (An empty table would reach Vimscript as a list, not a dict.)
+    local opts = { cwd = cwd, env = next(env) and env or nil }
     local job
     if vim.fn.has('nvim-0.11') == 1 then
-      job = vim.fn.jobstart(argv, { term = true, env = env, cwd = cwd })
+      opts.term = true
+      job = vim.fn.jobstart(argv, opts)
     else
-      job = vim.fn.termopen(argv, { env = env, cwd = cwd })
+      job = vim.fn.termopen(argv, opts)
     end
     if job <= 0 then
       notify('could not start ' .. table.concat(argv, ' '), vim.log.levels.ERROR)
