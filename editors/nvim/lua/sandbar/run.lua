@@ -142,9 +142,17 @@ local function host_client(self)
   if c and not host.call(c, 'is_stopped') then return c end
 end
 
+-- notify_host sends a notification about the run. Until the command has
+-- started the host has nowhere to put input: it waits here until then.
 local function notify_host(self, method, params)
+  if self.done then return end
+  if self.starts == 0 then
+    self.pending = self.pending or {}
+    table.insert(self.pending, { method, params })
+    return
+  end
   local c = host_client(self)
-  if c and not self.done then host.call(c, 'notify', method, params) end
+  if c then host.call(c, 'notify', method, params) end
 end
 
 --- Sends data to the command's input (runs started with stdin = true or
@@ -205,6 +213,11 @@ function M._started(p)
   r.starts = r.starts + 1
   p.rerun = r.starts > 1
   callback(r.opts.on_start, p, r)
+  local pending = r.pending or {}
+  r.pending = nil
+  for _, m in ipairs(pending) do
+    notify_host(r, m[1], m[2])
+  end
 end
 
 function M._output(p)

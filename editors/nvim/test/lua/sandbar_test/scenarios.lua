@@ -310,6 +310,20 @@ S.api = {
     local r2 = T.run({ argv = { 'sh', '-c', 'pwd; echo "$GREETING"; cat' }, cwd = sub, env = { GREETING = 'hi' }, stdin = 'from stdin\n' })
     T.eq(sub .. '\nhi\nfrom stdin\n', (r2:output()), 'directory, environment and input')
 
+    -- Input as it comes, sent before the command has even started.
+    local r4 = sandbar().run({ argv = { 'sh', '-c', 'read a; read b; echo "got $a $b"; cat' }, stdin = true })
+    r4:write('one\n')
+    r4:write('two\n')
+    r4:close_stdin()
+    T.wait('the run with input to end', function() return r4.done end)
+    T.eq('got one two\n', (r4:output()), 'the output of input sent as it came')
+    T.eq(0, r4.result.exitCode, 'the exit code once the input ended')
+
+    -- A terminal.
+    local r5 = T.run({ argv = { 'sh', '-c', 'test -t 0 && stty size' }, pty = { cols = 100, rows = 30 } })
+    T.eq(0, r5.result.exitCode, 'the exit code on a terminal')
+    T.contains((r5:output()), '30 100', 'the size of the terminal')
+
     local r3 = sandbar().run({ argv = { 'sh', '-c', 'echo started; exec sleep 60' } })
     T.wait('the long run to start', function() return #r3.stdout > 0 end)
     r3:cancel()
