@@ -176,7 +176,7 @@ func TestAllowEntryErrors(t *testing.T) {
 	}{
 		{
 			name: "a list sandbar does not add to", key: "filesystem.denyWrite", entry: "/etc",
-			want: `adding "/etc" to filesystem.denyWrite in {path}: "filesystem.denyWrite" is not a list sandbar adds to; use "filesystem.allowRead", "filesystem.allowWrite", "network.allowedDomains", "presets"`,
+			want: `adding "/etc" to filesystem.denyWrite in {path}: "filesystem.denyWrite" is not a list sandbar adds to; use "filesystem.allowRead", "filesystem.allowWrite", "network.allowedDomains", "presets", "git.push.repositories"`,
 		},
 		{
 			name: "a glob", key: "filesystem.allowWrite", entry: "~/.cache/*",

@@ -12,8 +12,9 @@ import (
 
 // AddEntry returns src, the bytes of the policy file named file, with entry
 // appended to the list named by key: "filesystem.allowRead",
-// "filesystem.allowWrite", "network.allowedDomains" or "presets", the
-// lists a refusal can be allowed by (see Suggestion in package workspace).
+// "filesystem.allowWrite", "network.allowedDomains",
+// "git.push.repositories" or "presets", the lists a refusal can be
+// allowed by (see Suggestion in package workspace).
 // Other keys are an error: the deny lists and the environment are edited by
 // hand, never in answer to a prompt.
 //
@@ -142,6 +143,15 @@ var lists = []list{
 			"here when you allow a refused write to a cache for this workspace.",
 		},
 	},
+	{
+		key: "git.push.repositories", object: "git.push", name: "repositories",
+		noun: "repository", check: checkRepository,
+		values: func(p *Policy) []Value { return p.Git.Push.Repositories },
+		comment: []string{
+			"Repositories the commands may push to without asking. sandbar adds",
+			`one here when you answer "allow for this workspace" to a first push.`,
+		},
+	},
 }
 
 func findList(key string) *list {
@@ -195,16 +205,21 @@ func newFileTemplate(l *list) string {
 	var b strings.Builder
 	b.WriteString(newFileHeader)
 	indent := "  "
+	var objects []string
 	if l.object != "" {
-		fmt.Fprintf(&b, "%s%q: {\n", indent, l.object)
+		objects = strings.Split(l.object, ".")
+	}
+	for _, o := range objects {
+		fmt.Fprintf(&b, "%s%q: {\n", indent, o)
 		indent += "  "
 	}
 	for _, line := range l.comment {
 		fmt.Fprintf(&b, "%s// %s\n", indent, line)
 	}
 	fmt.Fprintf(&b, "%s%q: [\n%s],\n", indent, l.name, indent)
-	if l.object != "" {
-		b.WriteString("  },\n")
+	for range objects {
+		indent = indent[2:]
+		fmt.Fprintf(&b, "%s},\n", indent)
 	}
 	b.WriteString("}\n")
 	return b.String()
@@ -230,6 +245,8 @@ var objectKeys = map[string][]string{
 	"":           topKeys,
 	"filesystem": filesystemKeys,
 	"network":    networkKeys,
+	"git":        gitKeys,
+	"git.push":   gitPushKeys,
 }
 
 // addEntry appends entry to root's list l, adding the keys on the way.
@@ -239,15 +256,21 @@ func addEntry(root *hujson.Value, e *editor, l *list, entry string) error {
 	if !ok {
 		return fmt.Errorf("the policy is not an object")
 	}
+	// Down the objects that hold the list ("git", then "push"), adding
+	// those that are missing.
 	if l.object != "" {
-		v := member(obj, l.object)
-		if v == nil {
-			v = e.addMember(obj, l.object, topKeys, func(p placement) hujson.ValueTrimmed {
-				return &hujson.Object{AfterExtra: e.closing(p)}
-			})
-		}
-		if obj, ok = v.Value.(*hujson.Object); !ok {
-			return fmt.Errorf("%q is not an object", l.object)
+		parent := ""
+		for _, name := range strings.Split(l.object, ".") {
+			v := member(obj, name)
+			if v == nil {
+				v = e.addMember(obj, name, objectKeys[parent], func(p placement) hujson.ValueTrimmed {
+					return &hujson.Object{AfterExtra: e.closing(p)}
+				})
+			}
+			if obj, ok = v.Value.(*hujson.Object); !ok {
+				return fmt.Errorf("%q is not an object", name)
+			}
+			parent = strings.TrimPrefix(parent+"."+name, ".")
 		}
 	}
 	v := member(obj, l.name)

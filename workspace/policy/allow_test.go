@@ -81,6 +81,14 @@ var allowCases = []struct {
 	{name: "presets-empty-object", key: "presets"},
 	{name: "presets-one-line-comment", key: "presets"},
 	{name: "presets-unknown", key: "presets", entries: []string{"ruby"}},
+
+	{name: "repositories-nil", key: "git.push.repositories", nilSrc: true},
+	{name: "repositories-no-git", key: "git.push.repositories"},
+	{name: "repositories-git-without-push", key: "git.push.repositories"},
+	{name: "repositories-push-without-list", key: "git.push.repositories"},
+	{name: "repositories-existing-list", key: "git.push.repositories", entries: []string{"github.com/me/project", "git.example.com:8443/team/tool"}},
+	{name: "repositories-duplicate", key: "git.push.repositories"},
+	{name: "repositories-invalid", key: "git.push.repositories", entries: []string{"https://github.com/me/project"}},
 }
 
 // defaultEntry is what a case adds when it names no entries.
@@ -89,6 +97,7 @@ var defaultEntry = map[string]string{
 	"filesystem.allowWrite":  "~/.cache/foo",
 	"network.allowedDomains": "example.com",
 	"presets":                "go",
+	"git.push.repositories":  "github.com/me/project",
 }
 
 // caseKey is tt.key, or network.allowedDomains when it is not set.
@@ -179,11 +188,12 @@ func checkAdded(t *testing.T, src, out []byte, key, entry string) {
 		"filesystem.allowWrite":  &before.Filesystem.AllowWrite,
 		"network.allowedDomains": &before.Network.AllowedDomains,
 		"presets":                &before.Presets,
+		"git.push.repositories":  &before.Git.Push.Repositories,
 	}[key]
 	if !slices.ContainsFunc(*list, func(v Value) bool { return v.Text == entry }) {
 		*list = append(*list, Value{Text: entry})
 	}
-	if diff := cmp.Diff(before, after, cmpopts.IgnoreFields(Value{}, "Pos"), cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(before, after, cmpopts.IgnoreFields(Value{}, "Pos"), cmpopts.IgnoreFields(Flag{}, "Pos"), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("policy after adding %q to %s (-want +got):\n%s", entry, key, diff)
 	}
 	again, err := AddEntry(allowFile, out, key, entry)
@@ -345,13 +355,13 @@ func TestAddEntryErrors(t *testing.T) {
 			name:  "a deny list",
 			key:   "filesystem.denyRead",
 			entry: "~/.ssh",
-			want:  `adding "~/.ssh" to filesystem.denyRead in .sandbar/policy.jsonc: "filesystem.denyRead" is not a list sandbar adds to; use "filesystem.allowRead", "filesystem.allowWrite", "network.allowedDomains", "presets"`,
+			want:  `adding "~/.ssh" to filesystem.denyRead in .sandbar/policy.jsonc: "filesystem.denyRead" is not a list sandbar adds to; use "filesystem.allowRead", "filesystem.allowWrite", "network.allowedDomains", "presets", "git.push.repositories"`,
 		},
 		{
 			name:  "a key that is not in the schema",
 			key:   "network.allowedDomain",
 			entry: "example.com",
-			want:  `adding "example.com" to network.allowedDomain in .sandbar/policy.jsonc: "network.allowedDomain" is not a list sandbar adds to; use "filesystem.allowRead", "filesystem.allowWrite", "network.allowedDomains", "presets"`,
+			want:  `adding "example.com" to network.allowedDomain in .sandbar/policy.jsonc: "network.allowedDomain" is not a list sandbar adds to; use "filesystem.allowRead", "filesystem.allowWrite", "network.allowedDomains", "presets", "git.push.repositories"`,
 		},
 		{
 			name:      "network of the wrong type",
