@@ -15,6 +15,9 @@
 //     and SSH, npm, pip, go, python), the terminal prompt; servers in
 //     netserver_linux_test.go, gitserver_linux_test.go and
 //     registry_linux_test.go, all on 127.0.0.2 and up;
+//   - git_linux_test.go: git through sandbar's git checks (docs/git.md),
+//     against git http-backend behind basic authentication, in
+//     gitauth_linux_test.go;
 //   - host_linux_test.go with the fake editor in editor_linux_test.go:
 //     `sandbar serve` over its real stdin and stdout; hostrun_*_test.go
 //     its runs (output, input, pty, cancellation, memory, the editor
