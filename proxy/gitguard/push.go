@@ -21,9 +21,9 @@ import (
 // than a reset connection. A larger push is cut off.
 const maxDrain = 64 << 20
 
-// maxAncestryQueries bounds the commits where a walk through a push's
-// commits may leave them: each is asked about.
-const maxAncestryQueries = 64
+// maxBoundary bounds the commits where a walk through a push's commits
+// may leave them; the server is asked about all of them at once.
+const maxBoundary = 64
 
 // push checks a git-receive-pack request and, if every ref it updates is
 // allowed, sends it on. A refused push is answered in git's own report
@@ -106,9 +106,13 @@ func (h *tunnelHandler) push(w http.ResponseWriter, r *http.Request, repo Reposi
 			return
 		}
 	}
-	if why := h.g.approvePush(ctx, p, h.t, repo, head.Commands); why != "" {
-		h.reject(w, br, head, repo, nil, why)
-		return
+	// A push of nothing (git sends none, but a client may) updates
+	// nothing to ask about.
+	if len(head.Commands) > 0 {
+		if why := h.g.approvePush(ctx, p, h.t, repo, head.Commands); why != "" {
+			h.reject(w, br, head, repo, nil, why)
+			return
+		}
 	}
 
 	var refs []string
@@ -160,7 +164,7 @@ func (h *tunnelHandler) fastForward(ctx context.Context, graph commitGraph, c Co
 	if found {
 		return ""
 	}
-	if len(boundary) > maxAncestryQueries {
+	if len(boundary) > maxBoundary {
 		return fmt.Sprintf("sandbar: push to %s refused: it joins %d histories, too many to check that it is a fast-forward (git.forcePush is not true)", c.Ref, len(boundary))
 	}
 	server, err := h.serverCommits(ctx, repo, cred, boundary, c.Old, hexLen)
