@@ -158,7 +158,7 @@ func TestGitFirstPushNeedsApproval(t *testing.T) {
 	c.run(t, "git clone -q "+c.url+" cloned", true)
 	r, _ := c.run(t, "cd cloned && "+commitScript+" && git push origin HEAD:agent/first", false)
 	key := c.host.host + "/org/repo"
-	want := "sandbar: the first push to " + key + " needs your approval, and there is no one to ask; to allow pushes there, add \"" + key + "\" to git.push.repositories"
+	want := "sandbar: pushing to " + key + " refused: approval failed: no terminal to ask on; to allow pushes there, add \"" + key + "\" to git.push.repositories"
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("git's output lacks %q:\n%s", want, r.stderr)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/proxy"
+	"github.com/sandbar-dev/sandbar/proxy/gitguard"
 	"github.com/sandbar-dev/sandbar/workspace"
 	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 	"github.com/sandbar-dev/sandbar/workspace/launch"
@@ -347,3 +348,55 @@ func describeAccess(v confine.Violation) string {
 }
 
 func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
+
+// ApprovePush asks the editor about the run's first push to a repository
+// the policy does not list. The answer holds for the rest of the run.
+func (a *networkApprover) ApprovePush(ctx context.Context, p gitguard.Push) (bool, error) {
+	key := "push\x00" + p.Repository
+	a.mu.Lock()
+	ok, seen := a.decided[key]
+	a.mu.Unlock()
+	if seen {
+		return ok, nil
+	}
+	answer, err := a.h.askPush(ctx, filepath.Base(a.folder), a.run.argv, a.folder, a.run.id, p)
+	allowed := err == nil && answer != actionDeny
+	if err == nil || errors.Is(err, errNoAnswer) {
+		a.mu.Lock()
+		a.decided[key] = allowed
+		a.mu.Unlock()
+	}
+	if err != nil {
+		return false, err
+	}
+	return allowed, nil
+}
+
+// askPush puts a first push to the user (shared with any alike), records
+// the answer, and writes "Allow for workspace" into the folder's policy.
+func (h *host) askPush(ctx context.Context, where string, argv []string, folder, run string, p gitguard.Push) (string, error) {
+	name := "the command"
+	if len(argv) > 0 {
+		name = "`" + filepath.Base(argv[0]) + "`"
+	}
+	question := fmt.Sprintf("%s (in %s) wants to push %s to %s, which the policy does not list.", name, where, strings.Join(p.Refs, ", "), p.Repository)
+	return h.asks.share(ctx, "push\x00"+folder+"\x00"+p.Repository, func() (string, error) {
+		answer, err := h.ask(h.conn.ctx, messageWarning, question, actionAllowOnce, actionAllowWorkspace, actionDeny)
+		d := auditlog.Denied
+		if err == nil && answer != actionDeny {
+			d = auditlog.Allowed
+		}
+		h.record(auditlog.Entry{Kind: auditlog.KindNetwork, Operation: "git push " + strings.Join(p.Refs, " "), Target: p.Repository,
+			Decision: d, Run: run, Command: argv, Folder: folder}, answer, err)
+		if err == nil && answer == actionAllowWorkspace {
+			res, err := workspace.AllowEntry(folder, h.places.Home, "git.push.repositories", p.Repository, trust.Open(h.places.Trust))
+			switch {
+			case err != nil:
+				h.notifyUser(messageError, "sandbar could not add %q to %s (%v); it is allowed for this run only.", p.Repository, filepath.Join(folder, workspace.PolicyFileName), err)
+			case !res.Trusted:
+				h.notifyUser(messageWarning, "sandbar added %q to %s, which also holds entries you have not approved; it applies to this run only until you trust that file.", p.Repository, res.Path)
+			}
+		}
+		return answer, err
+	})
+}

@@ -323,11 +323,16 @@ type initializationOptions struct {
 // askParams is a question from `sandbar run` in one of the editor's
 // terminals, on the host's terminal socket.
 type askParams struct {
-	Kind   string   `json:"kind"`
-	Host   string   `json:"host"`
-	Port   int      `json:"port"`
-	Argv   []string `json:"argv"`
-	Folder string   `json:"folder"`
+	// Kind is "network" (Host and Port) or "push" (Repository and
+	// Refs: the first push of the run to a repository the policy does
+	// not list).
+	Kind       string   `json:"kind"`
+	Host       string   `json:"host,omitempty"`
+	Port       int      `json:"port,omitempty"`
+	Repository string   `json:"repository,omitempty"`
+	Refs       []string `json:"refs,omitempty"`
+	Argv       []string `json:"argv"`
+	Folder     string   `json:"folder"`
 }
 
 type askResult struct {

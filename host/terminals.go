@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/sandbar-dev/sandbar/proxy"
+	"github.com/sandbar-dev/sandbar/proxy/gitguard"
 	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 )
 
@@ -141,14 +142,29 @@ func (t *terminals) close() {
 // terminalAsk answers sandbar/ask from a terminal: the same prompt an
 // editor run would get, shared with any alike, and the same effect.
 func (h *host) terminalAsk(ctx context.Context, p askParams) (*askResult, error) {
-	if p.Kind != "network" {
-		return nil, errorf(codeInvalidParams, "invalid params: kind: %q is not a question the host asks; want \"network\"", p.Kind)
+	if p.Folder == "" || !filepath.IsAbs(p.Folder) {
+		return nil, errorf(codeInvalidParams, "invalid params: folder: want the run's absolute workspace folder")
+	}
+	switch p.Kind {
+	case "network":
+	case "push":
+		if p.Repository == "" {
+			return nil, errorf(codeInvalidParams, "invalid params: repository: missing")
+		}
+		release(ctx)
+		answer, err := h.askPush(ctx, "a terminal", p.Argv, p.Folder, "terminal", gitguard.Push{Repository: p.Repository, Refs: p.Refs})
+		if err != nil && !errors.Is(err, errNoAnswer) {
+			return nil, err
+		}
+		if answer == "" {
+			answer = actionDeny
+		}
+		return &askResult{Answer: answer, Allowed: answer != actionDeny}, nil
+	default:
+		return nil, errorf(codeInvalidParams, "invalid params: kind: %q is not a question the host asks; want \"network\" or \"push\"", p.Kind)
 	}
 	if p.Host == "" || p.Port <= 0 || p.Port > 65535 {
 		return nil, errorf(codeInvalidParams, "invalid params: host and port: want a host name and a port from 1 to 65535")
-	}
-	if p.Folder == "" || !filepath.IsAbs(p.Folder) {
-		return nil, errorf(codeInvalidParams, "invalid params: folder: want the run's absolute workspace folder")
 	}
 	release(ctx)
 	target := proxy.Target{Host: p.Host, Port: p.Port}
@@ -200,6 +216,17 @@ func DialTerminal(ctx context.Context, path string) (*Terminal, error) {
 func (t *Terminal) AskNetwork(ctx context.Context, argv []string, folder string, target proxy.Target) (answer string, allowed bool, err error) {
 	var res askResult
 	if err := t.c.call(ctx, "sandbar/ask", askParams{Kind: "network", Host: target.Host, Port: target.Port, Argv: argv, Folder: folder}, &res); err != nil {
+		return "", false, fmt.Errorf("asking the editor: %w", err)
+	}
+	return res.Answer, res.Allowed, nil
+}
+
+// AskPush asks the editor whether the run of argv in folder may push refs
+// to repository: the first push of the run there, which the policy does
+// not list.
+func (t *Terminal) AskPush(ctx context.Context, argv []string, folder, repository string, refs []string) (answer string, allowed bool, err error) {
+	var res askResult
+	if err := t.c.call(ctx, "sandbar/ask", askParams{Kind: "push", Repository: repository, Refs: refs, Argv: argv, Folder: folder}, &res); err != nil {
 		return "", false, fmt.Errorf("asking the editor: %w", err)
 	}
 	return res.Answer, res.Allowed, nil

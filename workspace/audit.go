@@ -37,6 +37,9 @@ func (sb *Sandbox) audit(quarantine string, rescan bool) ([]confine.Violation, e
 		if _, err := os.Lstat(w.Path); err != nil {
 			continue
 		}
+		if sb.wroteItself(w.Path) {
+			continue
+		}
 		v := confine.Violation{Kind: "file-write", Operation: "create", Path: w.Path, Rule: w.Rule, Count: 1}
 		where, err := q.move(w.Path)
 		if err != nil {
@@ -105,6 +108,45 @@ func (sb *Sandbox) audit(quarantine string, rescan bool) ([]confine.Violation, e
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// wroteItself says whether path, a protected path created during the run,
+// is a folder's policy file (or its .sandbar directory holding only that
+// file) whose content the user approved: sandbar writes it while a command
+// runs when the user answers a prompt with "for this workspace", and
+// records the approval of exactly what it writes. A command cannot create
+// the file (its creation is refused as it happens); were it to get one
+// there somehow, content the user approved for that path is no widening
+// they did not agree to.
+func (sb *Sandbox) wroteItself(path string) bool {
+	if sb.trust == nil {
+		return false
+	}
+	for _, f := range sb.Folders {
+		policyFile := filepath.Join(f, PolicyFileName)
+		dir := filepath.Dir(policyFile)
+		switch path {
+		case dir:
+			entries, err := os.ReadDir(dir)
+			if err != nil || len(entries) != 1 || entries[0].Name() != filepath.Base(policyFile) {
+				return false
+			}
+		case policyFile:
+		default:
+			continue
+		}
+		fi, err := os.Lstat(policyFile)
+		if err != nil || !fi.Mode().IsRegular() {
+			return false
+		}
+		b, err := os.ReadFile(policyFile)
+		if err != nil {
+			return false
+		}
+		ok, err := sb.trust.Trusted(policyFile, b)
+		return err == nil && ok
+	}
+	return false
 }
 
 // safeGitKeys are the config keys `git init` and `git clone` write, and

@@ -45,7 +45,8 @@ type Options struct {
 	OwnPaths []string
 	// HiddenPaths are hidden in every sandbox whatever the policies say:
 	// the sockets of sandbar's editor hosts, which answer approval
-	// questions and must never hear from a confined command.
+	// questions and must never hear from a confined command, and the key
+	// of the CA that signs for git hosts.
 	HiddenPaths []string
 	// ScanCache, if set, keeps what the walk for nested repositories
 	// found between runs, so the next one reads only what changed.
@@ -103,6 +104,10 @@ type Sandbox struct {
 	scans []*scan
 	cache ScanCache
 	now   func() time.Time
+	// trust tells the audit which policy files sandbar itself wrote
+	// during the run (the user's answer to a prompt, approved as it
+	// was written); nil: none.
+	trust Truster
 }
 
 // Watched is a protected path that does not exist yet.
@@ -151,7 +156,7 @@ func FromPolicies(opts Options, ps *Policies) (*Sandbox, error) {
 // fromPolicies is FromPolicies with the folders' cached scans from
 // cached.
 func fromPolicies(opts Options, ps *Policies, cached func(root string) *scan) (*Sandbox, error) {
-	sb := &Sandbox{Policies: *ps, home: opts.Home, now: opts.Now}
+	sb := &Sandbox{Policies: *ps, home: opts.Home, now: opts.Now, trust: opts.Trust}
 	if sb.now == nil {
 		sb.now = time.Now
 	}

@@ -454,3 +454,39 @@ func TestAllowUnixSocketsIsReportedAsUnsupported(t *testing.T) {
 		t.Errorf("warnings = %q; want one about allowUnixSockets", sb.Warnings)
 	}
 }
+
+// A folder's policy file that sandbar wrote during the run, on the user's
+// answer to a prompt, stays: its content is the approved one. The same
+// file with anything else in it is undone like any created protected
+// path.
+func TestAuditKeepsThePolicySandbarWrote(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		approved bool
+		wantKept bool
+	}{
+		{"approved content", true, true},
+		{"content nobody approved", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMachine(t)
+			sb := mustLoad(t, m)
+			path := filepath.Join(m.ws, ".sandbar", "policy.jsonc")
+			if tc.approved {
+				if _, err := workspace.AllowDomain(m.ws, m.home, "registry.example", m.trust); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				m.write(t, path, `{"version": 1, "network": {"allowedDomains": ["registry.example"]}}`)
+			}
+			vs, err := sb.Audit(filepath.Join(m.root, "quarantine"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, statErr := os.Stat(path)
+			if kept := statErr == nil; kept != tc.wantKept {
+				t.Errorf("policy file kept = %v (violations %+v); want %v", kept, vs, tc.wantKept)
+			}
+		})
+	}
+}

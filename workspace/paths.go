@@ -89,7 +89,7 @@ func (sb *Sandbox) buildPaths(layers []*policy.Policy, opts Options, cached func
 	// Hidden whatever the layers say: no entry can open them.
 	for _, h := range opts.HiddenPaths {
 		if r, exists, err := res.resolve(h); err == nil && exists {
-			add(r, rule{access: confine.Hidden, dir: res.isDir(r), why: "sandbar's editor host sockets", layer: len(layers) + 1})
+			add(r, rule{access: confine.Hidden, dir: res.isDir(r), why: "sandbar's own secrets", layer: len(layers) + 1})
 		}
 	}
 

@@ -99,13 +99,15 @@ func DefaultFolder(dir string) string {
 // cache in these places, and sandbar's own directories kept read-only.
 func (p Places) Options(folders, environ []string) Options {
 	return Options{
-		Folders:     folders,
-		UserPolicy:  p.UserPolicy,
-		Home:        p.Home,
-		Trust:       trust.Open(p.Trust),
-		Environ:     environ,
-		OwnPaths:    []string{p.ConfigDir, p.StateDir, p.CacheDir},
-		HiddenPaths: []string{p.HostSockets},
+		Folders:    folders,
+		UserPolicy: p.UserPolicy,
+		Home:       p.Home,
+		Trust:      trust.Open(p.Trust),
+		Environ:    environ,
+		OwnPaths:   []string{p.ConfigDir, p.StateDir, p.CacheDir},
+		// The hosts' sockets, and the key of the CA that signs for git
+		// hosts (proxy/ca keeps it in git-ca/private).
+		HiddenPaths: []string{p.HostSockets, filepath.Join(p.StateDir, "git-ca", "private")},
 		ScanCache:   ScanCache{Dir: filepath.Join(p.CacheDir, "scan")},
 	}
 }

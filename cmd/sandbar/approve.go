@@ -14,6 +14,7 @@ import (
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/host"
 	"github.com/sandbar-dev/sandbar/proxy"
+	"github.com/sandbar-dev/sandbar/proxy/gitguard"
 	"github.com/sandbar-dev/sandbar/workspace"
 	"github.com/sandbar-dev/sandbar/workspace/auditlog"
 )
@@ -202,7 +203,7 @@ type editorApprover struct {
 	socket   string
 	argv     []string
 	folder   string
-	fallback proxy.Approver
+	fallback *approver
 	note     func(string)
 
 	mu      sync.Mutex
@@ -253,4 +254,105 @@ func (a *editorApprover) close() {
 	if a.term != nil {
 		a.term.Close()
 	}
+}
+
+// ApprovePush asks on the terminal about the first push of the run to a
+// repository the policy does not list (see docs/git.md).
+func (a *approver) ApprovePush(ctx context.Context, p gitguard.Push) (bool, error) {
+	if a.asker == nil {
+		a.recordPush(p, false, auditlog.HowNoOneToAsk, "", "no terminal to ask on")
+		return false, fmt.Errorf("no terminal to ask on; to allow pushes there, add %q to git.push.repositories", p.Repository)
+	}
+	select {
+	case a.turn <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-a.turn }()
+	key := "push\x00" + p.Repository
+	if ok, seen := a.decided[key]; seen {
+		return ok, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, approvalTimeout)
+	defer cancel()
+	q := fmt.Sprintf("sandbar: the command wants to push %s to %s, which the policy does not list.\n"+
+		"  [o] allow once (for this run)   [w] allow for this workspace   [d] deny ", strings.Join(p.Refs, ", "), p.Repository)
+	choice, err := a.asker.ask(ctx, q, "owd")
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			a.decided[key] = false
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			a.recordPush(p, false, auditlog.HowTimeout, "", fmt.Sprintf("no answer within %v", approvalTimeout))
+		}
+		return false, err
+	}
+	switch choice {
+	case 'o':
+		a.decided[key] = true
+		a.recordPush(p, true, auditlog.HowAsked, "allow once", "")
+		return true, nil
+	case 'w':
+		a.decided[key] = true
+		a.recordPush(p, true, auditlog.HowAsked, "allow for this workspace", "")
+		res, err := workspace.AllowEntry(a.folder, a.home, "git.push.repositories", p.Repository, a.trust)
+		switch {
+		case err != nil:
+			a.note(fmt.Sprintf("could not add %q to %s (%v); allowed for this run only", p.Repository, a.folder, err))
+		case !res.Trusted:
+			a.note(fmt.Sprintf("added %q to %s, which also holds entries you have not approved; allowed for this run only until you run: sandbar trust %s",
+				p.Repository, res.Path, confine.ShellQuote(a.folder)))
+		default:
+			a.note(fmt.Sprintf("added %q to git.push.repositories in %s", p.Repository, res.Path))
+		}
+		return true, nil
+	}
+	a.decided[key] = false
+	a.recordPush(p, false, auditlog.HowAsked, "deny", "")
+	return false, nil
+}
+
+func (a *approver) recordPush(p gitguard.Push, allowed bool, how, answer, reason string) {
+	d := auditlog.Denied
+	if allowed {
+		d = auditlog.Allowed
+	}
+	a.audit.Append(auditlog.Entry{Kind: auditlog.KindNetwork, Operation: "git push " + strings.Join(p.Refs, " "), Target: p.Repository,
+		Decision: d, How: how, By: "user (terminal)", Answer: answer, Reason: reason, Command: a.argv, Folder: a.folder})
+}
+
+// ApprovePush asks the editor about a first push, as Approve does about
+// a host.
+func (a *editorApprover) ApprovePush(ctx context.Context, p gitguard.Push) (bool, error) {
+	key := "push\x00" + p.Repository
+	a.mu.Lock()
+	ok, seen := a.decided[key]
+	if !seen && a.term == nil {
+		term, err := host.DialTerminal(ctx, a.socket)
+		if err != nil {
+			a.mu.Unlock()
+			a.note(fmt.Sprintf("%v; asking here instead", err))
+			return a.fallback.ApprovePush(ctx, p)
+		}
+		a.term = term
+	}
+	term := a.term
+	a.mu.Unlock()
+	if seen {
+		return ok, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	defer cancel()
+	answer, allowed, err := term.AskPush(ctx, a.argv, a.folder, p.Repository, p.Refs)
+	if err != nil {
+		a.note(fmt.Sprintf("%v; asking here instead", err))
+		return a.fallback.ApprovePush(ctx, p)
+	}
+	a.mu.Lock()
+	a.decided[key] = allowed
+	a.mu.Unlock()
+	if !allowed {
+		a.note(fmt.Sprintf("the editor answered %q: push to %s refused", answer, p.Repository))
+	}
+	return allowed, nil
 }

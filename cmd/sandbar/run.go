@@ -147,6 +147,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		Stdio:    stdio,
 		Signals:  sigs,
 		Rules:    launch.LiveRules(checker.Current),
+		Git:      launch.LiveGitPolicy(checker.Current),
 		Approver: approver,
 		Audit:    auditLog(places),
 		RunID:    fmt.Sprintf("t%d", os.Getpid()),
