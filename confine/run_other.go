@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package confine
 
@@ -8,8 +8,8 @@ import (
 	"runtime"
 )
 
-// Run is not available on this platform yet: the macOS backend
-// (Seatbelt) is still to come. It fails closed.
+// Run is not available on this platform: sandbar confines commands on
+// Linux (bubblewrap) and macOS (Seatbelt). It fails closed.
 func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	return Result{}, &SetupError{"confining", errors.New("sandbar has no backend for " + runtime.GOOS + " yet")}
 }

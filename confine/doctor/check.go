@@ -37,6 +37,10 @@ var minVersion = version{0, 8, 0}
 // order. It never stops early: a user fixing one problem should learn about
 // the others in the same run.
 func Check(ctx context.Context, env Env) []Finding {
+	if env.GOOS == "darwin" {
+		// macOS confines with Seatbelt: see checkSeatbelt.
+		return checkSeatbelt(ctx, env)
+	}
 	var out []Finding
 	bw, f := checkBwrap(ctx, env)
 	out = append(out, f)

@@ -46,6 +46,15 @@
 //   - container: inside Docker, Podman or Kubernetes, a failed userns test
 //     usually means the container forbids user namespaces or mounts.
 //
+// # On macOS
+//
+// sandbar confines with Seatbelt there, and [Check] runs other checks
+// (see checkSeatbelt): sandbox-exec is present; a trivial profile applies
+// (it does not inside another sandbox, since macOS sandboxes do not nest);
+// a profile with every kind of rule sandbar writes is accepted by this
+// version of macOS; and `log stream` runs, which is how runs report what
+// the sandbox refused (only a Warn).
+//
 // # Testing
 //
 // Everything the checks read from the machine goes through [Env], so tests

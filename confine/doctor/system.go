@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -18,6 +19,7 @@ func System() Env {
 		Run:      run,
 		Stat:     os.Stat,
 		Listener: checkListener,
+		GOOS:     runtime.GOOS,
 	}
 }
 
