@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,12 +34,15 @@ import (
 //     temporary directory and a marker made for the run;
 //  3. `log stream`, reading the run's refusals from the unified log as
 //     they happen (seatbeltlog.go), started and seen running first;
-//  4. `sandbox-exec -p PROFILE sandbar __sandbar_exec 3 -- ARGV...` in a
-//     session of its own: sandbox-exec applies the profile and runs
-//     sandbar's own binary, which finds the command on the sandbox's
-//     PATH and execs it, or reports on descriptor 3 why it could not,
-//     so that "not found" is told apart from a profile the kernel
-//     refused;
+//  4. `sandbox-exec -p PROFILE sandbar __sandbar_exec 3 4 -- ARGV...` in
+//     a session of its own: sandbox-exec applies the profile and runs
+//     sandbar's own binary as a small supervisor (see MaybeInit), which
+//     finds the command on the sandbox's PATH, starts it in its own
+//     process group, and reports on descriptor 3 how it ended, or why it
+//     could not start (so that "not found" is told apart from a profile
+//     the kernel refused). Descriptor 4 is the lifeline: its only writer
+//     is sandbar, so when sandbar dies, however it dies, the supervisor
+//     reads end of file and kills the process group;
 //  5. when the command exits, everything left in its process group is
 //     killed, and the log is read up to a line logged after the exit.
 
@@ -116,12 +120,20 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		return Result{}, &SetupError{"creating status pipe", err}
 	}
 	defer statusR.Close()
-	args := append([]string{"-p", sb.Profile, self, execArg, "3", "--"}, s.Argv...)
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		statusW.Close()
+		stream.stop()
+		return Result{}, &SetupError{"creating the lifeline", err}
+	}
+	// Never written: it ends when sandbar does.
+	defer lifeW.Close()
+	args := append([]string{"-p", sb.Profile, self, execArg, "3", "4", "--"}, s.Argv...)
 	cmd := exec.Command(sandboxExecPath, args...)
 	cmd.Env = loopbackEnv(s.Env, relay, self, tmp)
 	cmd.Dir = s.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = fileOrNil(stdio.Stdin), fileOrNil(stdio.Stdout), fileOrNil(stdio.Stderr)
-	cmd.ExtraFiles = []*os.File{statusW}
+	cmd.ExtraFiles = []*os.File{statusW, lifeR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// A session of its own: the user's terminal is not the
 		// command's controlling terminal, so TIOCSTI on it is refused
@@ -129,12 +141,13 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		// The command's process group is its session's.
 		Setsid: true,
 	}
-	if err := cmd.Start(); err != nil {
-		statusW.Close()
+	err = cmd.Start()
+	statusW.Close()
+	lifeR.Close()
+	if err != nil {
 		stream.stop()
 		return Result{}, &SetupError{"starting sandbox-exec", err}
 	}
-	statusW.Close()
 	pgid := cmd.Process.Pid
 
 	done := make(chan struct{})
@@ -157,9 +170,8 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 			}
 		}
 	}()
-	// The status pipe ends when the command is exec'd (the trampoline
-	// made it close-on-exec) or when sandbox-exec or the trampoline
-	// exits.
+	// The status pipe ends when sandbox-exec or the supervisor exits
+	// (the command does not inherit it).
 	status, _ := io.ReadAll(io.LimitReader(statusR, 64<<10))
 	waitErr := cmd.Wait()
 	close(done)
@@ -175,14 +187,14 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		res.ExitCode, res.Signal = 128+int(syscall.SIGKILL), syscall.SIGKILL
 		return res, nil
 	case len(status) == 0:
-		// sandbox-exec never ran the trampoline: it could not apply
+		// sandbox-exec never ran the supervisor: it could not apply
 		// the profile (another sandbox around sandbar, or a profile
 		// this macOS rejects); it said why on the command's stderr.
 		return Result{}, &SetupError{"applying the Seatbelt profile", fmt.Errorf("sandbox-exec failed before starting the command (%v)", waitErr)}
 	case len(status) > 1:
 		var st execStatus
-		if json.Unmarshal(status[1:], &st) == nil && st.ExitCode != 0 {
-			res.ExitCode = st.ExitCode
+		if json.Unmarshal(status[1:], &st) == nil {
+			res.ExitCode, res.Signal = st.ExitCode, syscall.Signal(st.Signal)
 			return res, nil
 		}
 	}
@@ -205,39 +217,49 @@ func fileOrNil(f *os.File) io.ReadWriter {
 	return f
 }
 
-// execStatus is what the trampoline reports when the command could not be
-// started, after the byte 'R' that says the profile was applied.
+// execStatus is what the supervisor reports, after the byte 'R' that says
+// the profile was applied: how the command ended, or why it did not
+// start.
 type execStatus struct {
 	ExitCode int    `json:"exit_code"`
-	Error    string `json:"error"`
+	Signal   int    `json:"signal,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
-// MaybeInit runs the trampoline when this process is sandbar's binary
-// started by sandbox-exec (`sandbar __sandbar_exec FD -- ARGV...`): it
-// never returns then. Otherwise it does nothing.
+// MaybeInit runs the supervisor when this process is sandbar's binary
+// started by sandbox-exec (`sandbar __sandbar_exec STATUS LIFELINE --
+// ARGV...`): it never returns then. Otherwise it does nothing.
 func MaybeInit() {
-	if len(os.Args) < 5 || os.Args[1] != execArg || os.Args[3] != "--" {
+	if len(os.Args) < 6 || os.Args[1] != execArg || os.Args[4] != "--" {
 		return
 	}
-	os.Exit(trampoline(os.Args[2], os.Args[4:]))
+	os.Exit(supervise(os.Args[2], os.Args[3], os.Args[5:]))
 }
 
-// trampoline starts argv in the sandbox, with the command's environment
-// (this process's), and reports on descriptor fd that the profile was
-// applied and, if it fails, why the command did not start.
-func trampoline(fdArg string, argv []string) int {
-	fd, err := strconv.Atoi(fdArg)
-	if err != nil || fd < 3 {
-		fmt.Fprintf(os.Stderr, "sandbar: bad status descriptor %q\n", fdArg)
+// supervise runs argv in the sandbox, with the command's environment (this
+// process's), and reports on the status descriptor that the profile was
+// applied and how the command ended. It stays, in the command's process
+// group, for the lifeline: when sandbar dies, it kills the group.
+func supervise(statusArg, lifeArg string, argv []string) int {
+	statusFD, err1 := strconv.Atoi(statusArg)
+	lifeFD, err2 := strconv.Atoi(lifeArg)
+	if err1 != nil || err2 != nil || statusFD < 3 || lifeFD < 3 {
+		fmt.Fprintf(os.Stderr, "sandbar: bad descriptors %q %q\n", statusArg, lifeArg)
 		return 125
 	}
-	status := os.NewFile(uintptr(fd), "status")
+	// Neither is the command's.
+	syscall.CloseOnExec(statusFD)
+	syscall.CloseOnExec(lifeFD)
+	status := os.NewFile(uintptr(statusFD), "status")
 	status.Write([]byte{'R'})
+	report := func(st execStatus) int {
+		b, _ := json.Marshal(st)
+		status.Write(b)
+		return st.ExitCode
+	}
 	fail := func(code int, err error) int {
 		fmt.Fprintf(os.Stderr, "sandbar: %s: %s\n", argv[0], explainStartError(err))
-		b, _ := json.Marshal(execStatus{ExitCode: code, Error: err.Error()})
-		status.Write(b)
-		return code
+		return report(execStatus{ExitCode: code, Error: err.Error()})
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
@@ -247,13 +269,41 @@ func trampoline(fdArg string, argv []string) int {
 		}
 		return fail(code, err)
 	}
-	syscall.CloseOnExec(fd)
-	err = syscall.Exec(path, argv, os.Environ())
-	code := 126
-	if errors.Is(err, fs.ErrNotExist) {
-		code = 127
+	// sandbar sends the signals meant for the command to its whole
+	// process group, this process included: catch them so they do not
+	// end the supervisor. A caught signal is reset to its default in the
+	// command when it execs; an ignored one would stay ignored there.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGALRM)
+	go func() {
+		for range sigs {
+		}
+	}()
+	proc, err := os.StartProcess(path, argv, &os.ProcAttr{Env: os.Environ(), Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}})
+	if err != nil {
+		code := 126
+		if errors.Is(err, fs.ErrNotExist) {
+			code = 127
+		}
+		return fail(code, err)
 	}
-	return fail(code, err)
+	go func() {
+		// Only sandbar holds the other end, and never writes: end of
+		// file means sandbar is gone. Kill the whole group, this
+		// process included.
+		io.Copy(io.Discard, os.NewFile(uintptr(lifeFD), "lifeline"))
+		syscall.Kill(0, syscall.SIGKILL)
+	}()
+	ps, err := proc.Wait()
+	if err != nil {
+		return report(execStatus{ExitCode: 125, Error: err.Error()})
+	}
+	ws := ps.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return report(execStatus{ExitCode: 128 + int(ws.Signal()), Signal: int(ws.Signal())})
+	}
+	return report(execStatus{ExitCode: ws.ExitStatus()})
 }
 
 func explainStartError(err error) string {
@@ -427,7 +477,8 @@ func Explain(s Spec) (string, error) {
 		return "", err
 	}
 	var b strings.Builder
-	b.WriteString("# " + ShellQuote(sandboxExecPath) + " -p PROFILE " + ShellQuote(self) + " " + execArg + " 3 -- " + strings.Join(quoteAll(s.Argv), " ") + "\n")
+	b.WriteString("# " + ShellQuote(sandboxExecPath) + " -p PROFILE " + ShellQuote(self) + " " + execArg + " 3 4 -- " + strings.Join(quoteAll(s.Argv), " ") + "\n")
+	b.WriteString("# (3: how the command ended; 4: the lifeline, which ends the command when sandbar does)\n")
 	b.WriteString("# Made for each run, shown here with stand-ins: the marker (sandbar-RUN), the\n")
 	b.WriteString("# temporary directory (sandbar-tmp-RUN, which is $TMPDIR)")
 	if s.Network.Proxy != nil {

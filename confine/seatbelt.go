@@ -57,7 +57,7 @@ type SeatbeltLayout struct {
 	// destinations the command can reach.
 	ProxyPorts []int
 	// Self is sandbar's own executable, which the runner starts in the
-	// sandbox to start the command (and which `sandbar connect` is): it
+	// sandbox to supervise the command (and which `sandbar connect` is): it
 	// stays readable and executable even under a hidden directory.
 	// Empty: none.
 	Self string
@@ -181,8 +181,9 @@ func SeatbeltProfile(s Spec, l SeatbeltLayout) (Seatbelt, error) {
 	p.unmovable(rs)
 	if self != "" {
 		p.blank()
-		p.comment("sandbar's own executable: the runner starts it in the sandbox to start the",
-			"command (reporting \"not found\" as on Linux), and it is `sandbar connect`.")
+		p.comment("sandbar's own executable: the runner starts it in the sandbox to supervise",
+			"the command (its exit status, and the lifeline that ends it when sandbar",
+			"dies), and it is `sandbar connect`.")
 		p.allow("file-read* process-exec", literal(self))
 	}
 	p.network(rs, l.ProxyPorts)

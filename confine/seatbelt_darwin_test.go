@@ -275,3 +275,29 @@ func TestSeatbeltReportsViolations(t *testing.T) {
 		t.Errorf("not reported: %v (got %+v)", key, res.Violations)
 	}
 }
+
+// TestSeatbeltCancelKillsTheCommand checks that cancelling a run ends the
+// command and what it started in its process group.
+func TestSeatbeltCancelKillsTheCommand(t *testing.T) {
+	f := newMacFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan confine.Result)
+	go func() {
+		res, _ := confine.Runner{}.Run(ctx, f.spec("sleep 60 & echo $! > pid; wait"), confine.Stdio{})
+		done <- res
+	}()
+	pidFile := filepath.Join(f.Workspace, "pid")
+	var pid int
+	for pid == 0 {
+		b, _ := os.ReadFile(pidFile)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	cancel()
+	res := <-done
+	if res.Signal != syscall.SIGKILL {
+		t.Errorf("cancelled run: %+v", res)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("the background sleep (pid %d) outlived the cancelled run: %v", pid, err)
+	}
+}
