@@ -117,6 +117,31 @@ run_one() {
   (cd "$ws" && exec env "${env[@]}" timeout 180 "$nvim" "${args[@]}") >"$d/log" 2>&1
 }
 
+# leftovers prints the processes still running in scenario $1's folders:
+# the host, or anything it or the terminal started.
+leftovers() {
+  local d=$tmp/$1
+  find /proc -mindepth 2 -maxdepth 2 -name cwd \( -lname "$d" -o -lname "$d/*" \) 2>/dev/null |
+    cut -d/ -f3
+}
+
+# no_leftovers waits until nothing of scenario $1 runs any more: when
+# Neovim quits, the host must go too. What is still there after 10 s is
+# reported, and killed.
+no_leftovers() {
+  local i left
+  for i in $(seq 100); do
+    left=$(leftovers "$1")
+    [ -z "$left" ] && return 0
+    sleep 0.1
+  done
+  for p in $left; do
+    echo "    left running: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  return 1
+}
+
 passed=0
 failed=0
 echo "== the plugin's scenarios, as $(id -un), in $("$nvim" --version | head -n 1)"
@@ -124,6 +149,7 @@ for name in "${scenarios[@]}"; do
   start=$(date +%s.%N)
   status=0
   run_one "$name" || status=$?
+  no_leftovers "$name" >"$tmp/$name/leftovers" || status=leftovers
   took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   if [ "$status" = 0 ] && grep -qx "ok $name" "$tmp/$name/result" 2>/dev/null; then
     passed=$((passed + 1))
@@ -132,6 +158,7 @@ for name in "${scenarios[@]}"; do
     failed=$((failed + 1))
     echo "FAIL $name (${took}s, status $status)"
     sed 's/^/    /' "$tmp/$name/log"
+    cat "$tmp/$name/leftovers"
   fi
 done
 

@@ -392,8 +392,25 @@ function M.on_dir_changed()
   M.add_folder(M.root_of(vim.fn.getcwd()))
 end
 
+-- exit_wait_ms is how long Neovim, quitting, waits for the host to answer
+-- shutdown and exit; then it is killed.
+local exit_wait_ms = 2000
+
+--- Neovim is quitting: the host is asked to shut down and exit, and
+--- waited for, as LSP wants. (Neovim's own exit handler sends shutdown
+--- and quits without waiting for the answer; the host then fails to
+--- write it, and stays behind.)
 function M.on_exit()
   S.stopping = true
+  local c = client()
+  if not c then return end
+  local id = c.id
+  call(c, 'stop')
+  local gone = vim.wait(exit_wait_ms, function() return S.client_id ~= id end, 5)
+  if not gone then
+    local still = vim.lsp.get_client_by_id(id)
+    if still then call(still, 'stop', true) end
+  end
 end
 
 --- The host's pid: its terminal socket is named after it.
