@@ -355,6 +355,17 @@ S.restart = {
     local again = T.run({ argv = { 'echo', 'again' } })
     T.eq('again\n', (again:output()), 'a run on the new host')
     T.eq(1, #vim.lsp.get_clients({ name = 'sandbar' }), 'hosts running')
+
+    -- :Sandbar restart: the old host shuts down (test.sh fails the
+    -- scenario if it stays behind) and a new one starts.
+    local before = sandbar().status()
+    vim.cmd('Sandbar restart')
+    T.wait('the host started anew', function()
+      local now = sandbar().status()
+      return now.ready and now.client_id ~= before.client_id
+    end)
+    T.ok(uv.kill(before.pid, 0) ~= 0, 'the old host still runs')
+    T.eq(1, #vim.lsp.get_clients({ name = 'sandbar' }), 'hosts running after :Sandbar restart')
   end,
 }
 
