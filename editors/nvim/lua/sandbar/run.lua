@@ -16,9 +16,8 @@ local runs = {}
 local seq = 0
 
 -- How long a cancelled run may take to answer before it is taken as
--- ended: Neovim drops the error that answers a request cancelled before
--- it got going, and Neovim 0.12 drops the answer to any cancelled
--- request.
+-- ended: a request cancelled before its command started is answered with
+-- RequestCancelled, an error Neovim does not pass on.
 local cancel_grace_ms = 3000
 
 ---@class sandbar.Run
