@@ -264,6 +264,45 @@ func exactly(p Path) []string {
 	return []string{literal(p.Path), subpath(p.Path)}
 }
 
+// anyCase adds to a deny rule's filters the same paths in any letter case.
+// A Mac's volume ignores case by default: a command that creates .ENVRC
+// has created what the host will open as .envrc, and the kernel names a
+// new entry as the command spelled it. The literal and subpath filters
+// compare exactly, so the rule also matches regular expressions in which
+// every ASCII letter is [xX]. (Other differences a volume ignores, such as
+// Unicode normalisation, matter only for names that are not ASCII, which
+// no protected name is.) Matching more than the volume would, on a
+// case-sensitive volume, only refuses more.
+func anyCase(path string, beneath bool) []string {
+	re := "^" + foldRegex(path)
+	out := []string{"(regex " + sbplString(re+"$") + ")"}
+	if beneath {
+		out = append(out, "(regex "+sbplString(re+"/")+")")
+	}
+	return out
+}
+
+// foldRegex is s as a regular expression that matches it in any ASCII
+// letter case, every other special character escaped.
+func foldRegex(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			b.WriteString("[" + string(c) + string(c-'a'+'A') + "]")
+		case c >= 'A' && c <= 'Z':
+			b.WriteString("[" + string(c-'A'+'a') + string(c) + "]")
+		case strings.IndexByte(`.[](){}*+?|^$\`, c) >= 0:
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
 func (p *sbpl) header(s Spec) {
 	p.comment("sandbar's Seatbelt profile for one run (sandbox-exec -p); see docs/macos.md.",
 		"The last rule that matches an operation decides it. Every deny rule's message",
@@ -384,10 +423,10 @@ func (p *sbpl) files(s Spec, tmp string) {
 		case ReadOnly:
 			p.comment("read-only: " + why)
 			p.allow("file-read*", exactly(sp)...)
-			p.deny("file-write*", exactly(sp), SeatbeltRule{Path: sp.Path, Why: sp.Why})
+			p.deny("file-write*", append(exactly(sp), anyCase(sp.Path, true)...), SeatbeltRule{Path: sp.Path, Why: sp.Why})
 		case Hidden:
 			p.comment("hidden: " + why)
-			p.deny("file-read* file-write* process-exec", exactly(sp), SeatbeltRule{Path: sp.Path, Why: sp.Why})
+			p.deny("file-read* file-write* process-exec", append(exactly(sp), anyCase(sp.Path, true)...), SeatbeltRule{Path: sp.Path, Why: sp.Why})
 		}
 	}
 	if dirs := traversable(s); len(dirs) > 0 {
@@ -419,7 +458,7 @@ func (p *sbpl) files(s Spec, tmp string) {
 			}
 			seen[u.Path] = true
 			p.comment("uncreatable: " + sbplString(u.Why))
-			p.deny("file-write*", []string{literal(u.Path), subpath(u.Path)}, SeatbeltRule{Path: u.Path, Why: u.Why})
+			p.deny("file-write*", append([]string{literal(u.Path), subpath(u.Path)}, anyCase(u.Path, true)...), SeatbeltRule{Path: u.Path, Why: u.Why})
 		}
 	}
 }
@@ -503,7 +542,7 @@ func (p *sbpl) unmovable(s Spec) {
 	sort.Slice(dirs, func(i, j int) bool { return pathLess(dirs[i], dirs[j]) })
 	for _, d := range dirs {
 		p.comment("unmovable: " + sbplString(why[d]))
-		p.deny("file-write-unlink", []string{literal(d)}, SeatbeltRule{Path: d, Why: "keeps protected paths in place: " + why[d]})
+		p.deny("file-write-unlink", append([]string{literal(d)}, anyCase(d, false)...), SeatbeltRule{Path: d, Why: "keeps protected paths in place: " + why[d]})
 	}
 }
 

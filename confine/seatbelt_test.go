@@ -5,9 +5,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -198,6 +200,7 @@ func TestSeatbeltEscapesEveryString(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	baseForms, _ = maskRegexes(baseForms)
 	for _, name := range names {
 		sb, err := confine.SeatbeltProfile(spec(name), layout)
 		if err != nil {
@@ -206,6 +209,15 @@ func TestSeatbeltEscapesEveryString(t *testing.T) {
 		forms, err := readSBPL(sb.Profile)
 		if err != nil {
 			t.Fatalf("%q: profile does not read back: %v\n%s", name, err, sb.Profile)
+		}
+		// The regular expressions, which spell the name in any case,
+		// must match the paths, in any case.
+		forms, regexes := maskRegexes(forms)
+		if len(regexes) == 0 {
+			t.Fatalf("%q: no regular expressions", name)
+		}
+		for _, re := range regexes {
+			checkFoldRegex(t, re, name)
 		}
 		// The same forms, with the name wherever "harmless" was.
 		want := replaceStrings(baseForms, "harmless", name)
@@ -455,6 +467,78 @@ func (r *sbplReader) str() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("unterminated string")
+}
+
+// maskRegexes replaces the string of every (regex "...") by "REGEX", and
+// returns the strings.
+func maskRegexes(forms []any) ([]any, []string) {
+	var out []any
+	var regexes []string
+	for _, f := range forms {
+		l, ok := f.([]any)
+		if !ok {
+			out = append(out, f)
+			continue
+		}
+		if len(l) == 2 && l[0] == sym("regex") {
+			if s, ok := l[1].(str); ok {
+				regexes = append(regexes, string(s))
+				out = append(out, []any{sym("regex"), str("REGEX")})
+				continue
+			}
+		}
+		sub, res := maskRegexes(l)
+		out = append(out, sub)
+		regexes = append(regexes, res...)
+	}
+	return out, regexes
+}
+
+// checkFoldRegex checks that re, one of the regular expressions of a
+// profile built around name, matches one of the profile's paths in any
+// letter case (and what lies beneath it, for a subtree), and not a
+// sibling whose name merely starts the same.
+func checkFoldRegex(t *testing.T, re, name string) {
+	t.Helper()
+	if !utf8.ValidString(re) {
+		// Go's regular expressions read UTF-8; SBPL's read bytes.
+		return
+	}
+	g, err := regexp.Compile(re)
+	if err != nil {
+		t.Fatalf("%q: %q is not a regular expression: %v", name, re, err)
+	}
+	paths := []string{
+		"/Users/u/w", "/Users/u/w/ro", "/Users/u/w/ro/sub",
+		"/Users/u/w/" + name, "/Users/u/w/" + name + "/visible",
+		"/Users/u/w/ro/sub/" + name, "/Users/u/w/.new/" + name,
+	}
+	for _, p := range paths {
+		matches := true
+		// ASCII letters only: see anyCase.
+		upper := strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' {
+				return r - 'a' + 'A'
+			}
+			return r
+		}, p)
+		lower := strings.Map(func(r rune) rune {
+			if r >= 'A' && r <= 'Z' {
+				return r - 'A' + 'a'
+			}
+			return r
+		}, p)
+		for _, spelled := range []string{p, upper, lower} {
+			matches = matches && (g.MatchString(spelled) || g.MatchString(spelled+"/x"))
+		}
+		if matches {
+			if g.MatchString(p + "x") {
+				t.Errorf("%q: %q also matches %q", name, re, p+"x")
+			}
+			return
+		}
+	}
+	t.Errorf("%q: %q matches none of the paths in every case", name, re)
 }
 
 // replaceStrings replaces old by new in every string of forms.
