@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -406,7 +407,8 @@ type stream struct {
 	ended   chan struct{}
 	closers []io.Closer
 
-	logOnce sync.Once
+	// loggedClosed is set once a failed write has been reported.
+	loggedClosed atomic.Bool
 }
 
 type frameOrError struct {
@@ -533,7 +535,13 @@ func (s *stream) Close() error {
 func (s *stream) stop() { s.stopOnce.Do(func() { close(s.stopped) }) }
 
 func (s *stream) logClosed(what string, err error) {
-	s.logOnce.Do(func() { s.problem(fmt.Sprintf("%s: %v (the editor is gone?)", what, err)) })
+	// Not a sync.Once: problem logs, and logging also writes to the
+	// editor (window/logMessage), whose failure comes back here; inside
+	// Once.Do that deadlocked the host when an editor went away.
+	if s.loggedClosed.Swap(true) {
+		return
+	}
+	s.problem(fmt.Sprintf("%s: %v (the editor is gone?)", what, err))
 }
 
 func (s *stream) readFrames() {
