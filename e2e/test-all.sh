@@ -93,6 +93,11 @@ if [ "$(id -u)" = 0 ]; then
     echo "ok   $p (as $user)"
   done
 fi
+# The editors' plugins, each in a real editor (they install it, cached
+# outside the repository, and run as root and as the ordinary user).
+echo "== editors/nvim"
+SANDBAR_BIN="$PWD/bin/sandbar" bash editors/nvim/test.sh
+
 passed=$(grep -c -- '^--- PASS' "$all" || true)
 failed=$(grep -c -- '^--- FAIL' "$all" || true)
 rm -f "$log" "$all"
