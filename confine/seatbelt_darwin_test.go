@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sandbar-dev/sandbar/confine"
 )
@@ -246,9 +247,22 @@ func TestSeatbeltBackgroundProcessesDie(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("the background sleep (pid %d) outlived the command: %v", pid, err)
+	if !gone(pid) {
+		t.Errorf("the background sleep (pid %d) outlived the command", pid)
 	}
+}
+
+// gone waits for pid to end: a killed process stays a zombie until
+// launchd, its new parent, reaps it.
+func gone(pid int) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }
 
 func TestSeatbeltReportsViolations(t *testing.T) {
@@ -291,13 +305,14 @@ func TestSeatbeltCancelKillsTheCommand(t *testing.T) {
 	for pid == 0 {
 		b, _ := os.ReadFile(pidFile)
 		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
 	res := <-done
 	if res.Signal != syscall.SIGKILL {
 		t.Errorf("cancelled run: %+v", res)
 	}
-	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("the background sleep (pid %d) outlived the cancelled run: %v", pid, err)
+	if !gone(pid) {
+		t.Errorf("the background sleep (pid %d) outlived the cancelled run", pid)
 	}
 }
