@@ -181,6 +181,9 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	res.Violations = seen.list()
 	res.Duration = time.Since(start)
 
+	if cmd.ProcessState == nil {
+		return res, fmt.Errorf("waiting for the command: %w", waitErr)
+	}
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	switch {
 	case len(status) == 0 && ctx.Err() != nil:
