@@ -34,6 +34,14 @@
 //     the user's terminal, so terminal injection (TIOCSTI) cannot reach
 //     the user's shell even if the seccomp filter were missing.
 //
+// On macOS the backend is Seatbelt (sandbox-exec). SeatbeltProfile turns
+// the same Spec into a profile, again with no side effects, golden-tested
+// on Linux; Run applies it with sandbox-exec, runs sandbar's own binary
+// inside as a supervisor with a lifeline, relays the network to the
+// proxies from the host's loopback (the command presents a credential
+// made for the run as proxy authentication), and reads what the sandbox
+// refused from the unified log. See docs/macos.md.
+//
 // Errors that mean "the sandbox could not be built" are *SetupError, so
 // callers can fail closed with exit status 125 and point the user at
 // `sandbar doctor`.
