@@ -1,9 +1,9 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package host
 
-// backend says what confines commands here: nothing yet (the macOS
-// backend is still to come), so every run fails closed.
+// backend says what confines commands here: nothing (sandbar has
+// backends for Linux and macOS only), so every run fails closed.
 func backend() backendInfo {
 	return backendInfo{Backend: "none", Enforces: []string{}}
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"sync"
 
@@ -27,7 +28,7 @@ func cmdConnect(args []string, stdin io.Reader, stdout io.Writer, stderr *os.Fil
 		errorf(stderr, "connect: usage: sandbar connect HOST PORT")
 		return 2
 	}
-	d, err := xproxy.SOCKS5("tcp", *via, nil, xproxy.Direct)
+	d, err := xproxy.SOCKS5("tcp", *via, proxyAuth(*via, os.Getenv("ALL_PROXY")), xproxy.Direct)
 	if err != nil {
 		errorf(stderr, "connect: %v", err)
 		return 1
@@ -49,4 +50,18 @@ func cmdConnect(args []string, stdin io.Reader, stdout io.Writer, stderr *os.Fil
 	}()
 	io.Copy(stdout, c)
 	return 0
+}
+
+// proxyAuth is the login $ALL_PROXY carries for the relay at via: on
+// macOS the relay listens on the host's loopback, where any local process
+// could reach it, so each run's sandbox gets a credential as the proxy's
+// user and password. On Linux the relay needs none, and $ALL_PROXY has
+// none.
+func proxyAuth(via, allProxy string) *xproxy.Auth {
+	u, err := url.Parse(allProxy)
+	if err != nil || u.User == nil || u.Host != via {
+		return nil
+	}
+	pass, _ := u.User.Password()
+	return &xproxy.Auth{User: u.User.Username(), Password: pass}
 }
