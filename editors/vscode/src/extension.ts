@@ -12,13 +12,14 @@ import { errorMessage, SandbarHost } from './host';
 import { terminalShell } from './locate';
 import { SandboxPty } from './terminal';
 import { RunTool, toolName } from './tool';
+import { TraceChannel } from './trace';
 import { Documents, scheme } from './views';
 
 let host: SandbarHost | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('sandbar', { log: true });
-  const trace = vscode.window.createOutputChannel('sandbar trace', { log: true });
+  const trace = new TraceChannel('sandbar trace');
   const runs = vscode.window.createOutputChannel('sandbar runs');
   const docs = new Documents();
   host = new SandbarHost(output, trace);

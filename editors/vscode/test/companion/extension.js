@@ -33,4 +33,22 @@ exports.activate = (context) => {
   );
 };
 
+// Changes a user setting of sandbar's ("approvals.modal=true"), as the
+// Settings editor would, and says when the extension host sees it.
+exports.activate = ((activate) => (context) => {
+  activate(context);
+  context.subscriptions.push(
+    vscode.commands.registerCommand('sandbarTest.setSetting', async (assignment) => {
+      if (typeof assignment !== 'string') {
+        assignment = await vscode.window.showInputBox({ title: 'sandbar setting: key=JSON value' });
+        if (assignment === undefined) return;
+      }
+      const [key, value] = assignment.split(/=(.*)/s);
+      const config = () => vscode.workspace.getConfiguration('sandbar');
+      await config().update(key, JSON.parse(value), vscode.ConfigurationTarget.Global);
+      void vscode.window.showInformationMessage(`SETTING sandbar.${key} is ${JSON.stringify(config().get(key))}`);
+    }),
+  );
+})(exports.activate);
+
 exports.deactivate = () => {};

@@ -143,11 +143,15 @@ export class Workbench {
     for (const d of ['home/.config/sandbar', 'home/.local/state', 'run', 'tmp', 'project/.sandbar', 'code-server/data/User', 'code-server/data/Machine', 'code-server/extensions']) {
       fs.mkdirSync(path.join(this.root, d), { recursive: true, mode: 0o700 });
     }
+    // Two servers, one for the editor's runs and one for a terminal's: the
+    // user policy lists their addresses, not their name, so a command
+    // fetching http://localhost:PORT/ is asked about.
     this.server = await helloServer();
     this.port = this.server.address().port;
-    // The user policy lists the server's addresses, not its name: a
-    // command fetching http://localhost:PORT/ is asked about.
-    fs.writeFileSync(this.userPolicy, `{"version": 1, "network": {"allowedDomains": ["127.0.0.1:${this.port}", "[::1]:${this.port}"]}}\n`);
+    this.server2 = await helloServer();
+    this.port2 = this.server2.address().port;
+    const allowed = [this.port, this.port2].flatMap((p) => [`"127.0.0.1:${p}"`, `"[::1]:${p}"`]).join(', ');
+    fs.writeFileSync(this.userPolicy, `{"version": 1, "network": {"allowedDomains": [${allowed}]}}\n`);
     fs.writeFileSync(
       this.workspacePolicy,
       '// The team\'s policy.\n{\n  "version": 1,\n  "network": {\n    "allowedDomains": [\n      "registry.example", // packages\n    ],\n  },\n}\n',
@@ -184,8 +188,11 @@ export class Workbench {
       'editor.suggestOnTriggerCharacters': false,
       'editor.acceptSuggestionOnEnter': 'off',
       'editor.hover.enabled': false,
+      'terminal.integrated.shellIntegration.enabled': false,
+      'terminal.integrated.suggest.enabled': false,
       'sandbar.path': this.sandbar,
       'sandbar.approvals.timeoutSeconds': 300,
+      'sandbar.trace.server': 'messages',
     };
     fs.writeFileSync(path.join(this.root, 'code-server/data/User/settings.json'), JSON.stringify(settings, null, 2));
     // Settings of machine scope (sandbar.path) apply in a remote window,
@@ -259,6 +266,25 @@ export class Workbench {
     await page.keyboard.press('Enter');
   }
 
+  /** Sets a user setting of sandbar's through the companion extension, and waits for the extension host to see it. */
+  async setting(key, value) {
+    await this.command('Sandbar Test: Set a Setting of sandbar');
+    await this.answerInput(`${key}=${JSON.stringify(value)}`);
+    const toast = this.notification(`SETTING sandbar.${key} is ${JSON.stringify(value)}`);
+    await toast.waitFor({ timeout: 15_000 });
+  }
+
+  /** A modal dialog whose message contains text. */
+  dialog(text) {
+    return this.page.locator('.monaco-dialog-box', { hasText: text });
+  }
+
+  /** A fetch of server (the port) by the name localhost, through the sandbox's proxy. */
+  fetchCommand(port) {
+    // NO_PROXY would send localhost direct, and the sandbox has no network.
+    return `curl -sS --noproxy '' -x http://127.0.0.1:3128 -o /dev/null -w 'code:%{http_code}\\n' http://localhost:${port}/`;
+  }
+
   /** Opens a file of the workspace with Quick Open. */
   async openFile(rel) {
     const page = this.page;
@@ -320,6 +346,14 @@ export class Workbench {
     return file;
   }
 
+  /** The log file of one of the extension's output channels, as VS Code keeps it. */
+  outputLog(name) {
+    const logs = path.join(this.root, 'code-server/data/logs');
+    const walk = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)])) : []);
+    const file = walk(logs).find((f) => path.basename(f).endsWith(`-${name}.log`) || path.basename(f) === `${name}.log`);
+    return file ? fs.readFileSync(file, 'utf8') : '';
+  }
+
   /** Copies the logs worth reading after a failure into the artifacts. */
   saveLogs() {
     const logs = path.join(this.root, 'code-server/data/logs');
@@ -353,6 +387,7 @@ export class Workbench {
       } catch {}
     }
     this.server?.close();
+    this.server2?.close();
     this.consoleLog?.end();
     if (!process.env.KEEP_TMP) fs.rmSync(this.root, { recursive: true, force: true });
   }

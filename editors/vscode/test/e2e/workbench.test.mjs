@@ -61,6 +61,11 @@ scenario('the extension starts the host and the status bar shows the backend', a
   const run = path.join(wb.root, 'run');
   const sockets = fs.readdirSync(run).filter((d) => d.startsWith('sandbar-hosts-')).flatMap((d) => fs.readdirSync(path.join(run, d)).map((f) => path.join(d, f)));
   assert.ok(sockets.some((s) => /host-\d+\.sock$/.test(s)), `host sockets: ${sockets}`);
+  // sandbar.trace.server is "messages" in these tests: the protocol is in
+  // the "sandbar trace" output.
+  const trace = await eventually('the trace of initialize', async () => wb.outputLog('sandbar trace'));
+  assert.match(trace, /Sending request 'initialize/);
+  assert.match(trace, /Received notification 'sandbar\/policyApplied'/);
 });
 
 scenario('Run Command in Sandbox prints the output', async () => {
@@ -77,7 +82,7 @@ scenario('Run Command in Sandbox prints the output', async () => {
 scenario('an undecided host raises a notification; Allow for workspace completes the command and writes the policy', async () => {
   const host = `localhost:${wb.port}`;
   await wb.command('Sandbar: Run Command in Sandbox');
-  await wb.answerInput(`curl -sS --noproxy '' -x http://127.0.0.1:3128 -o /dev/null -w 'code:%{http_code}\\n' http://${host}/`);
+  await wb.answerInput(wb.fetchCommand(wb.port));
   const toast = wb.notification(`wants to reach ${host}`);
   await wb.settled(toast);
   assert.deepEqual(await wb.buttons(toast), ['Allow once', 'Allow for workspace', 'Always allow', 'Deny']);
@@ -214,4 +219,63 @@ scenario('the language-model tool runs through vscode.lm.invokeTool', async () =
   assert.match(text, /tool-output/);
   await wb.screenshot('6-language-model-tool');
   assert.equal(fs.readFileSync(path.join(wb.ws, 'tool-made.txt'), 'utf8'), 'tool-output\n');
+});
+
+scenario('with sandbar.approvals.modal, a workspace policy that widens the sandbox asks to be trusted in a dialog', async () => {
+  await wb.setting('approvals.modal', true);
+  // A new entry that widens the sandbox, saved by someone else (a git
+  // pull): the host asks whether to trust the file as it is now.
+  const policy = fs.readFileSync(wb.workspacePolicy, 'utf8').replace('"version": 1,', '"version": 1,\n  "filesystem": {"allowWrite": ["~/.cache/team-tool"]},');
+  fs.writeFileSync(wb.workspacePolicy, policy);
+  const dialog = wb.dialog('would widen the sandbox');
+  await wb.settled(dialog);
+  const buttons = (await dialog.locator('.dialog-buttons .monaco-button').allInnerTexts()).map((t) => t.trim());
+  assert.deepEqual(buttons.sort(), ['Not now', 'Trust']);
+  await wb.screenshot('7-trust-dialog');
+  await dialog.locator('.monaco-button', { hasText: 'Trust' }).click();
+  const entry = await eventually('the trust in the audit log', async () => wb.audit().find((e) => e.kind === 'trust' && e.how === 'asked' && e.answer === 'Trust'));
+  assert.equal(entry.decision, 'allowed');
+  assert.equal(entry.target, wb.workspacePolicy);
+  assert.match(entry.reason, /team-tool/);
+
+  // The effective policy says the file is trusted; on the host's side,
+  // its entry is in force.
+  await wb.command('Sandbar: Show Effective Policy');
+  const doc = wb.page.locator('.editor-instance .monaco-editor .view-lines').first();
+  await eventually('the effective policy with the trusted file', async () => /\(trusted\)/.test(await wb.text(doc)), 30_000);
+  await wb.screenshot('7-effective-policy');
+  assert.match(wb.cli(['check']), /project\/\.sandbar\/policy\.jsonc \(approved\)/);
+  await wb.setting('approvals.modal', false);
+});
+
+scenario('sandbar run in an integrated terminal asks VS Code through SANDBAR_HOST', async () => {
+  await wb.command('Terminal: Create New Terminal');
+  const term = wb.page.locator('.part.panel .terminal-wrapper.active .xterm');
+  await term.waitFor({ timeout: 30_000 });
+  await eventually('the shell prompt', async () => /project[#$]\s*$/m.test(await wb.terminalText()), 30_000).catch(async (e) => {
+    throw new Error(`${e.message}; the terminal shows ${JSON.stringify(await wb.terminalText().catch((x) => x.message))}`);
+  });
+  await term.click();
+  await wb.page.keyboard.type('echo "host=[$SANDBAR_HOST]"\n');
+  const socket = await eventually('SANDBAR_HOST in the terminal', async () => /^host=\[(.+\.sock)\]$/m.exec(await wb.terminalText())?.[1]);
+  assert.ok(fs.statSync(socket).isSocket(), `${socket} is not a socket`);
+
+  const host = `localhost:${wb.port2}`;
+  await wb.page.keyboard.type(`${wb.sandbar} run -- ${wb.fetchCommand(wb.port2)}\n`);
+  const toast = wb.notification(`wants to reach ${host}`);
+  await wb.settled(toast);
+  assert.match(await wb.text(toast), /in a terminal/);
+  assert.deepEqual(await wb.buttons(toast), ['Allow once', 'Allow for workspace', 'Always allow', 'Deny']);
+  await wb.screenshot('8-terminal-asks');
+  await toast.locator('.monaco-button', { hasText: 'Allow once' }).click();
+  await eventually('the fetch to succeed', async () => /^code:200$/m.test(await wb.terminalText()), 30_000);
+  await wb.screenshot('8-terminal-allowed');
+
+  const entry = wb.audit().find((e) => e.kind === 'network' && e.target === host && e.how === 'asked');
+  assert.ok(entry, `no audit entry for ${host}`);
+  assert.equal(entry.answer, 'Allow once');
+  assert.equal(entry.run, 'terminal');
+  // Allow once writes no policy.
+  assert.ok(!fs.readFileSync(wb.workspacePolicy, 'utf8').includes(host), 'Allow once wrote the policy');
+  assert.ok(!fs.readFileSync(wb.userPolicy, 'utf8').includes(host), 'Allow once wrote the user policy');
 });
