@@ -116,16 +116,8 @@ else
 fi
 
 cd "$here"
-# npm ci only when package-lock.json changed since the last install.
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ "$(cat node_modules/.sandbar-lock 2>/dev/null)" != "$lock_hash" ]; then
-  step "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null || broken "npm ci failed"
-  echo "$lock_hash" >node_modules/.sandbar-lock
-fi
-
-step "npm run package (type check, bundle, .vsix)"
-npm run -s package >"$tmp/package.log" 2>&1 || { cat "$tmp/package.log"; broken "npm run package failed"; }
+step "build.sh (npm ci, type check, bundle, .vsix)"
+./build.sh >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; broken "build.sh failed"; }
 vsix=$here/sandbar.vsix
 (cd test/companion && ../../node_modules/.bin/vsce package --no-dependencies --skip-license --allow-missing-repository --out "$tmp/companion.vsix" >"$tmp/companion.log" 2>&1) ||
   { cat "$tmp/companion.log"; broken "packaging the companion extension failed"; }

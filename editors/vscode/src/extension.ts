@@ -131,9 +131,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     );
   });
 
+  // From the explorer's context menu, uri is the folder to start in.
   command('sandbar.openTerminal', async (uri?: vscode.Uri) => {
-    const folder = uri instanceof vscode.Uri ? folderFor(uri) : folderFor();
-    const t = vscode.window.createTerminal({ name: 'sandbar', pty: newPty(folder?.uri), iconPath: new vscode.ThemeIcon('shield') });
+    const cwd = uri instanceof vscode.Uri ? uri : folderFor()?.uri;
+    const t = vscode.window.createTerminal({ name: 'sandbar', pty: newPty(cwd), iconPath: new vscode.ThemeIcon('shield') });
     t.show();
   });
 

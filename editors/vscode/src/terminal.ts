@@ -27,6 +27,8 @@ export class SandboxPty implements vscode.Pseudoterminal {
   private runId: string;
   private cts = new vscode.CancellationTokenSource();
   private size = { cols: 80, rows: 24 };
+  /** The size the run was started with. */
+  private startSize = this.size;
   /** Input typed before the shell started; sent once it has. */
   private pending: string[] = [];
   private started = false;
@@ -53,12 +55,17 @@ export class SandboxPty implements vscode.Pseudoterminal {
       return;
     }
     let result: RunResult;
+    this.startSize = { ...this.size };
     try {
       result = await this.host.run(
-        { runId: this.runId, argv: this.argv, cwd: this.cwd?.toString(), pty: { ...this.size } },
+        { runId: this.runId, argv: this.argv, cwd: this.cwd?.toString(), pty: this.startSize },
         {
           started: () => {
             this.started = true;
+            // Resized while the sandbox was being made.
+            if (this.size.cols !== this.startSize.cols || this.size.rows !== this.startSize.rows) {
+              this.host.resize(this.runId, this.size.cols, this.size.rows);
+            }
             for (const data of this.pending) this.host.input(this.runId, data);
             this.pending = [];
           },

@@ -134,6 +134,19 @@ export class Workbench {
       .map((l) => JSON.parse(l));
   }
 
+  /** The process IDs of the `sandbar serve` of this workbench. */
+  servePids() {
+    return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
+      try {
+        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        return argv[0] === this.sandbar && argv[1] === 'serve' && env.includes(`HOME=${this.home}`);
+      } catch {
+        return false;
+      }
+    });
+  }
+
   /** Runs the sandbar CLI as the workbench's user. */
   cli(args, opts = {}) {
     return execFileSync(this.sandbar, args, { env: this.env, encoding: 'utf8', cwd: opts.cwd ?? this.ws, stdio: ['ignore', 'pipe', 'pipe'] });

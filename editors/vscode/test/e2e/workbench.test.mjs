@@ -48,15 +48,7 @@ scenario('the extension starts the host and the status bar shows the backend', a
 
   // The host's side: one `sandbar serve` runs for this window, with this
   // window's home, and has made its terminals' socket.
-  const serves = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
-    try {
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      return argv[0] === wb.sandbar && argv[1] === 'serve' && env.includes(`HOME=${wb.home}`);
-    } catch {
-      return false;
-    }
-  });
+  const serves = wb.servePids();
   assert.equal(serves.length, 1, `sandbar serve processes for this window: ${serves}`);
   const run = path.join(wb.root, 'run');
   const sockets = fs.readdirSync(run).filter((d) => d.startsWith('sandbar-hosts-')).flatMap((d) => fs.readdirSync(path.join(run, d)).map((f) => path.join(d, f)));
@@ -278,4 +270,40 @@ scenario('sandbar run in an integrated terminal asks VS Code through SANDBAR_HOS
   // Allow once writes no policy.
   assert.ok(!fs.readFileSync(wb.workspacePolicy, 'utf8').includes(host), 'Allow once wrote the policy');
   assert.ok(!fs.readFileSync(wb.userPolicy, 'utf8').includes(host), 'Allow once wrote the user policy');
+});
+
+scenario('a host that dies is started again', async () => {
+  const [pid] = wb.servePids();
+  assert.ok(pid, 'no sandbar serve runs');
+  process.kill(Number(pid), 'SIGKILL');
+  const again = await eventually('a new sandbar serve', async () => {
+    const pids = wb.servePids().filter((p) => p !== pid);
+    return pids.length === 1 && pids[0];
+  }, 30_000);
+  const status = wb.page.locator('[id="sandbar-dev.sandbar.sandbar.status"]');
+  await eventually('the status bar to show the backend again', async () => (await wb.text(status)).includes('sandbar: bubblewrap'));
+  // It serves: a command runs.
+  await wb.command('Sandbar: Run Command in Sandbox');
+  await wb.answerInput('echo after-restart');
+  await eventually('the command to run on the new host', async () => /^after-restart$/m.test(await wb.outputText()));
+  await wb.screenshot('9-host-restarted');
+  assert.notEqual(again, pid);
+});
+
+scenario('Show Audit Log and Run Doctor show what the CLI says', async () => {
+  const doc = wb.page.locator('.editor-instance .monaco-editor .view-lines').first();
+  await wb.command('Sandbar: Run Doctor');
+  await eventually('the doctor report', async () => {
+    const text = await wb.text(doc);
+    return /\$ sandbar doctor/.test(text) && /bwrap: bubblewrap/.test(text) && /sandbar can confine commands here\./.test(text);
+  });
+  await wb.screenshot('10-doctor');
+  await wb.command('Sandbar: Show Audit Log');
+  await eventually('the audit log with the answers of this session', async () => {
+    const text = await wb.text(doc);
+    return /\$ sandbar audit/.test(text) && text.includes(`localhost:${wb.port2}`) && /Allow once/.test(text);
+  });
+  await wb.screenshot('10-audit-log');
+  // The host's side: the same entries, from the file.
+  assert.ok(wb.audit().some((e) => e.target === `localhost:${wb.port2}` && e.answer === 'Allow once'));
 });
