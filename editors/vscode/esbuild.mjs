@@ -8,7 +8,7 @@
 //   node esbuild.mjs --tests       the unit tests, into out/test/unit
 
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +47,7 @@ if (args.has('--tests')) {
     logLevel: 'warning',
   };
   mkdirSync(join(here, 'dist'), { recursive: true });
+  if (production) rmSync(join(here, 'dist', 'extension.js.map'), { force: true });
   copyFileSync(schema, join(here, 'dist', 'policy.schema.json'));
   if (args.has('--watch')) {
     const ctx = await esbuild.context(options);
