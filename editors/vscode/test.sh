@@ -51,6 +51,7 @@ broken() {
 # --- What the machine needs --------------------------------------------
 
 need=()
+command -v npm >/dev/null || need+=(npm)
 if ! $unit_only; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v bwrap >/dev/null || need+=(bubblewrap)
