@@ -29,6 +29,19 @@
 //     sandbox refuses (Result.Violations, Runner.OnViolation) and refuses
 //     the creation of Spec.Uncreatable paths itself. The mount layer
 //     stays the enforcement; see docs/violations.md.
+//   - A hidden path is a mount over it, and the kernel drops a mount, in
+//     every namespace, when the host renames a file over its mount point
+//     or removes it: an editor's save or a credential helper's refresh
+//     would reveal the new secret to sandboxes already running. So the
+//     init also puts the command under a Landlock ruleset (filled by
+//     sandbar while bwrap starts, handed over on a descriptor) that lets
+//     it read and execute only what existed at start in the directories
+//     leading to a hidden path: what the host puts there later has no
+//     rule on its way up to / and cannot be read. Hidden paths inside a
+//     writable folder cannot be covered (the command must read what it
+//     writes there) and keep their mounts alone; so do all hidden paths
+//     on kernels without Landlock, which `sandbar doctor` reports. See
+//     hide_linux.go and docs/hiding.md.
 //   - When stdin is a terminal the command gets a fresh pseudo-terminal
 //     instead of the user's one; the sandbox never holds a descriptor of
 //     the user's terminal, so terminal injection (TIOCSTI) cannot reach

@@ -85,7 +85,18 @@ func TestTmpIsPrivate(t *testing.T) {
 }
 
 func TestHiddenPaths(t *testing.T) {
-	f := confinetest.NewFixture(t)
+	// Under /tmp the mounts alone hide (the sandbox's /tmp is writable,
+	// see docs/hiding.md); outside it Landlock backs them, and nothing
+	// below may change.
+	for name, fixture := range map[string]func(testing.TB) *confinetest.Fixture{
+		"under tmp":   confinetest.NewFixture,
+		"outside tmp": confinetest.NewFixtureOutsideTmp,
+	} {
+		t.Run(name, func(t *testing.T) { testHiddenPaths(t, fixture(t)) })
+	}
+}
+
+func testHiddenPaths(t *testing.T, f *confinetest.Fixture) {
 	secrets := filepath.Join(f.Home, ".ssh")
 	os.Mkdir(secrets, 0o700)
 	key := filepath.Join(secrets, "id_ed25519")

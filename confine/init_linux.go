@@ -55,9 +55,10 @@ var forwarded = []os.Signal{
 const fromSandbar = 4
 
 // runInit is PID 1 of the sandbox. args: STATUS-FD EXE-FD LIFELINE-FD
-// NOTIFY-FD NET-FD -- ARGV... NOTIFY-FD is -1 when nothing needs
-// watching, NET-FD -1 when the sandbox has no network; otherwise NET-FD
-// holds a netConfig and the two descriptors after it the proxies'
+// NOTIFY-FD CONF-FD -- ARGV... NOTIFY-FD is -1 when nothing needs
+// watching, CONF-FD -1 when the sandbox has neither network nor
+// anything to hide with Landlock; otherwise CONF-FD holds an initConfig
+// and, with a network, the two descriptors after it the proxies'
 // sockets (see layoutFor).
 func runInit(args []string) int {
 	// Nothing in the sandbox may trace this process, read its memory or
@@ -78,7 +79,7 @@ func runInit(args []string) int {
 		}
 		fds[i] = n
 	}
-	statusFD, exeFD, lifeFD, notifyFD, netFD := fds[0], fds[1], fds[2], fds[3], fds[4]
+	statusFD, exeFD, lifeFD, notifyFD, confFD := fds[0], fds[1], fds[2], fds[3], fds[4]
 	argv := args[6:]
 
 	// Registering a signal waits for a round trip to the Go runtime's
@@ -137,16 +138,34 @@ func runInit(args []string) int {
 	// its own exit status.
 	closeExtraOnExec()
 
-	var cmdFilter []byte
-	if netFD >= 0 {
-		// The relay listens before the command starts, so the command
-		// cannot take its addresses.
-		f, err := startRelay(netFD)
+	var conf initConfig
+	if confFD >= 0 {
+		c, err := readConfig(confFD)
+		if err == nil && len(c.Hello) > 0 {
+			// The relay listens before the command starts, so the
+			// command cannot take its addresses.
+			err = startRelay(confFD, c.Hello)
+		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "sandbar: %v\n", err)
 			return report(initStatus{ExitCode: 125, Error: err.Error()})
 		}
-		cmdFilter = f
+		conf = c
+	}
+	cmdFilter := conf.Filter
+	hideRS := -1
+	switch {
+	case conf.HideError != "":
+		fmt.Fprintf(os.Stderr, "sandbar: %s\n", conf.HideError)
+		return report(initStatus{ExitCode: 125, Error: conf.HideError})
+	case conf.Hide:
+		// sandbar filled the ruleset with the host's inodes; what only
+		// the sandbox has is added here.
+		if err := grantInSandbox(hideFD); err != nil {
+			fmt.Fprintf(os.Stderr, "sandbar: %v\n", err)
+			return report(initStatus{ExitCode: 125, Error: err.Error()})
+		}
+		hideRS = hideFD
 	}
 
 	tty := isTerminal(0)
@@ -173,6 +192,16 @@ func runInit(args []string) int {
 		return 128 + int(syscall.SIGKILL)
 	}
 
+	if hideRS >= 0 {
+		// On this thread only, like the filters below: the command,
+		// forked from it, inherits the ruleset. The thread is never
+		// unlocked.
+		runtime.LockOSThread()
+		if err := restrictThread(hideRS); err != nil {
+			fmt.Fprintf(os.Stderr, "sandbar: %v\n", err)
+			return report(initStatus{ExitCode: 125, Error: err.Error()})
+		}
+	}
 	if cmdFilter != nil {
 		// Like the watch filter below: on this thread only, which forks
 		// the command; the relay's threads keep Unix sockets.

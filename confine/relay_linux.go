@@ -13,21 +13,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startRelay reads the network configuration from fd, then listens on
-// HTTPProxyAddr and SOCKSProxyAddr and hands every connection to the proxy
-// sockets at fd+1 and fd+2, with the hello (see handOver). It returns the
-// filter the command is to run under, if any.
-func startRelay(fd int) ([]byte, error) {
-	f := os.NewFile(uintptr(fd), "network")
-	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+// readConfig reads the init's configuration from fd.
+func readConfig(fd int) (initConfig, error) {
+	f := os.NewFile(uintptr(fd), "config")
+	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
 	f.Close()
+	var conf initConfig
+	if err == nil {
+		err = json.Unmarshal(b, &conf)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the network configuration: %w", err)
+		return conf, fmt.Errorf("reading the init's configuration: %w", err)
 	}
-	var conf netConfig
-	if err := json.Unmarshal(b, &conf); err != nil || len(conf.Hello) == 0 {
-		return nil, fmt.Errorf("reading the network configuration: %v", err)
-	}
+	return conf, nil
+}
+
+// startRelay listens on HTTPProxyAddr and SOCKSProxyAddr and hands every
+// connection to the proxy sockets at fd+1 and fd+2, with the hello (see
+// handOver), fd being the configuration's.
+func startRelay(fd int, hello []byte) error {
 	for i, addr := range []string{HTTPProxyAddr, SOCKSProxyAddr} {
 		// Reached through /proc/self/fd, a magic link to the socket
 		// opened outside: the path need not exist in the sandbox.
@@ -35,11 +39,11 @@ func startRelay(fd int) ([]byte, error) {
 		unix.CloseOnExec(fd + 1 + i)
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return nil, fmt.Errorf("starting the network relay: %w", err)
+			return fmt.Errorf("starting the network relay: %w", err)
 		}
-		go relay(ln.(*net.TCPListener), sock, conf.Hello)
+		go relay(ln.(*net.TCPListener), sock, hello)
 	}
-	return conf.Filter, nil
+	return nil
 }
 
 // relay accepts connections until the sandbox ends.

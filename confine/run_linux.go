@@ -32,7 +32,11 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 	if err != nil {
 		return Result{}, &SetupError{"building seccomp filter", err}
 	}
-	pl, err := newPlumbing(s, plan)
+	hide, err := hideFor(s)
+	if err != nil {
+		return Result{}, &SetupError{"building sandbox", err}
+	}
+	pl, err := newPlumbing(s, plan, hide)
 	defer pl.close()
 	if err != nil {
 		return Result{}, err
@@ -156,7 +160,21 @@ func (pl *plumbing) close() {
 	}
 }
 
-func newPlumbing(s Spec, plan watchPlan) (*plumbing, error) {
+// hideFor is the init's part in hiding s's paths (see hide_linux.go),
+// nil when there is none or the kernel cannot do it (HidingOff).
+func hideFor(s Spec) (*hidePlan, error) {
+	v, err := s.Validate()
+	if err != nil {
+		return nil, err
+	}
+	p := planHide(v)
+	if p == nil || HidingOff() != "" {
+		return nil, nil
+	}
+	return p, nil
+}
+
+func newPlumbing(s Spec, plan watchPlan, hide *hidePlan) (*plumbing, error) {
 	pl := &plumbing{}
 	// Which filters, and why: see seccompFilters.
 	prog, cmdProg, err := seccompFilters(s, plan)
@@ -237,49 +255,99 @@ func newPlumbing(s Spec, plan watchPlan) (*plumbing, error) {
 		return pl, err
 	}
 
-	// 9, 10, 11: the network. The init reads its configuration (the
-	// proxies' hello, the command's own filter) from a pipe, and reaches
+	// 9, 10, 11: the init's configuration and the network. The init
+	// reads its configuration (the proxies' hello, the command's own
+	// filter, whether to hide with Landlock) from a pipe, and reaches
 	// the proxies through descriptors of their sockets.
 	p := s.Network.Proxy
-	if p == nil {
-		for range 3 {
+	var confW *os.File
+	var conf initConfig
+	if p != nil || hide != nil {
+		var confR *os.File
+		confR, confW, err = os.Pipe()
+		if err != nil {
+			return pl, &SetupError{"creating configuration pipe", err}
+		}
+		pl.give(confR)
+		pl.keep(confW)
+		if p != nil {
+			conf.Hello = p.Hello
+		}
+		if cmdProg != nil {
+			// bwrap's filter lets Unix sockets through, because the
+			// relay needs them; the command's own filter does not.
+			conf.Filter = seccomp.Marshal(cmdProg)
+		}
+	} else if err := pl.giveNull(); err != nil {
+		return pl, err
+	}
+	if p != nil {
+		for _, sock := range []string{p.HTTP, p.SOCKS} {
+			f, err := openDescriptor(Descriptor{Path: sock})
+			if err != nil {
+				return pl, &SetupError{"reaching the proxy", err}
+			}
+			pl.give(f)
+		}
+	} else {
+		for range 2 {
 			if err := pl.giveNull(); err != nil {
 				return pl, err
 			}
 		}
-		pl.layout = layoutFor(watch, false)
-		return pl, nil
 	}
-	conf := netConfig{Hello: p.Hello}
-	if cmdProg != nil {
-		// bwrap's filter lets Unix sockets through, because the relay
-		// needs them; the command's own filter does not.
-		conf.Filter = seccomp.Marshal(cmdProg)
-	}
-	b, err := json.Marshal(conf)
-	if err != nil {
-		return pl, &SetupError{"writing the init's configuration", err}
-	}
-	confR, confW, err := os.Pipe()
-	if err != nil {
-		return pl, &SetupError{"creating configuration pipe", err}
-	}
-	pl.give(confR)
-	// A few kilobytes at most, far below a pipe's buffer.
-	_, err = confW.Write(b)
-	confW.Close()
-	if err != nil {
-		return pl, &SetupError{"writing the init's configuration", err}
-	}
-	for _, sock := range []string{p.HTTP, p.SOCKS} {
-		f, err := openDescriptor(Descriptor{Path: sock})
-		if err != nil {
-			return pl, &SetupError{"reaching the proxy", err}
+
+	// 12: the Landlock ruleset the init puts in force (see
+	// hide_linux.go). It is filled here, from the host's side, while
+	// bwrap builds the sandbox; the configuration goes to the init only
+	// once it is full, so the init, which waits for it, never puts a
+	// half-filled ruleset in force.
+	pl.layout = layoutFor(watch, confW != nil)
+	if hide == nil {
+		if confW != nil {
+			if err := writeConfig(confW, conf); err != nil {
+				return pl, err
+			}
 		}
-		pl.give(f)
+		return pl, pl.giveNull()
 	}
-	pl.layout = layoutFor(watch, true)
+	rs, err := newRuleset()
+	if err != nil {
+		return pl, &SetupError{"building sandbox", err}
+	}
+	ruleset := os.NewFile(uintptr(rs), "landlock-ruleset")
+	pl.give(ruleset)
+	// Its own descriptor of the ruleset: the one given to bwrap is
+	// closed once bwrap has it.
+	fill, err := unix.FcntlInt(uintptr(rs), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return pl, &SetupError{"building sandbox", err}
+	}
+	go func() {
+		defer unix.Close(fill)
+		c := conf
+		if err := fillRuleset(fill, hide); err != nil {
+			c.HideError = err.Error()
+		} else {
+			c.Hide = true
+		}
+		writeConfig(confW, c)
+	}()
 	return pl, nil
+}
+
+// writeConfig writes the init's configuration and closes w. It is a few
+// kilobytes at most, far below a pipe's buffer.
+func writeConfig(w *os.File, conf initConfig) error {
+	b, err := json.Marshal(conf)
+	if err == nil {
+		_, err = w.Write(b)
+	}
+	w.Close()
+	if err != nil {
+		return &SetupError{"writing the init's configuration", err}
+	}
+	return nil
 }
 
 func (pl *plumbing) giveNull() error {
@@ -448,34 +516,44 @@ func killSandbox(st *statuses, lifeline *os.File) {
 
 // layoutFor is where Run puts bwrap's descriptors: 3 the seccomp filter,
 // 4 bwrap's status, 5 sandbar's own executable (the init), 6 the init's
-// status pipe, 7 the lifeline, 8 the watch socket, 9 the init's network
-// configuration, 10 and 11 the HTTP and SOCKS5 proxies' sockets, 12 and
-// up the descriptors BwrapArgs asks for. An unused descriptor is
-// /dev/null, so the numbering never changes, and the init is told -1.
-func layoutFor(watch, network bool) BwrapLayout {
-	watchFD, netFD := "8", "9"
+// status pipe, 7 the lifeline, 8 the watch socket, 9 the init's
+// configuration (network and hiding), 10 and 11 the HTTP and SOCKS5
+// proxies' sockets, 12 the Landlock ruleset (hideFD), 13 and up the
+// descriptors BwrapArgs asks for. An unused descriptor is /dev/null, so
+// the numbering never changes, and the init is told -1.
+func layoutFor(watch, config bool) BwrapLayout {
+	watchFD, confFD := "8", "9"
 	if !watch {
 		watchFD = "-1"
 	}
-	if !network {
-		netFD = "-1"
+	if !config {
+		confFD = "-1"
 	}
 	return BwrapLayout{
 		SeccompFD:    3,
 		StatusFD:     4,
-		FirstExtraFD: 12,
-		Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "7", watchFD, netFD, "--"},
+		FirstExtraFD: hideFD + 1,
+		Init:         []string{"/proc/self/fd/5", initArg, "6", "5", "7", watchFD, confFD, "--"},
 	}
 }
 
-// netConfig is what the init reads from its network descriptor.
-type netConfig struct {
-	// Hello goes first on every relayed connection.
-	Hello []byte `json:"hello"`
+// initConfig is what the init reads from its configuration descriptor.
+type initConfig struct {
+	// Hello goes first on every relayed connection; without it the
+	// sandbox has no network and the init no relay.
+	Hello []byte `json:"hello,omitempty"`
 	// Filter, when set, is a seccomp program (seccomp.Marshal) the init
 	// installs on the thread that starts the command, on top of bwrap's.
 	Filter []byte `json:"filter,omitempty"`
+	// Hide tells the init to put the Landlock ruleset at hideFD in
+	// force on the command (see hide_linux.go); HideError, that sandbar
+	// could not fill it, and the command must not start.
+	Hide      bool   `json:"hide,omitempty"`
+	HideError string `json:"hideError,omitempty"`
 }
+
+// hideFD is where the init finds the Landlock ruleset, when there is one.
+const hideFD = 12
 
 // openDescriptor opens what BwrapArgs asked for. A path is opened with
 // RESOLVE_NO_SYMLINKS: if any component became a symbolic link since the
@@ -507,7 +585,11 @@ func Explain(s Spec) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	layout := layoutFor(plan.filter != nil, s.Network.Proxy != nil)
+	hide, err := hideFor(s)
+	if err != nil {
+		return "", err
+	}
+	layout := layoutFor(plan.filter != nil, s.Network.Proxy != nil || hide != nil)
 	args, fds, err := BwrapArgs(s, layout)
 	if err != nil {
 		return "", err
@@ -522,6 +604,7 @@ func Explain(s Spec) (string, error) {
 		b.WriteString(ShellQuote(a))
 	}
 	b.WriteString("\n")
+	explainHiding(&b, s, hide)
 	for i, d := range fds {
 		what := "empty content (a hidden file)"
 		if d.Self {
@@ -532,4 +615,29 @@ func Explain(s Spec) (string, error) {
 		fmt.Fprintf(&b, "# fd %d: %s\n", layout.FirstExtraFD+i, what)
 	}
 	return b.String(), nil
+}
+
+// explainHiding says how the hidden paths of s stay hidden when the host
+// replaces them (docs/hiding.md).
+func explainHiding(b *strings.Builder, s Spec, hide *hidePlan) {
+	v, err := s.Validate()
+	if err != nil {
+		return
+	}
+	guarded, mountOnly := hidingOf(v)
+	if hide != nil {
+		fmt.Fprintf(b, "# fd %d: a Landlock ruleset the init puts in force on the command: it reads and\n", hideFD)
+		b.WriteString("#   executes only what existed at start in these directories, but their hidden entries:\n")
+		for _, d := range hide.Dirs {
+			b.WriteString("#     " + d.Path + "\n")
+		}
+		for _, p := range hide.Beneath {
+			b.WriteString("#   and everything in " + p + "\n")
+		}
+	} else if len(guarded) > 0 {
+		b.WriteString("# hidden by mounts only, which the host undoes by replacing a hidden path: " + HidingOff() + "\n")
+	}
+	for _, p := range mountOnly {
+		b.WriteString("# hidden by a mount only, being inside a writable folder: " + p.Path + "\n")
+	}
 }

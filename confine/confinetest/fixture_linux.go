@@ -34,7 +34,31 @@ const CanaryText = "canary\n"
 // directory is resolved, since sandbox paths must be free of symlinks.
 func NewFixture(t testing.TB) *Fixture {
 	t.Helper()
-	root, err := filepath.EvalSymlinks(t.TempDir())
+	return newFixture(t, t.TempDir())
+}
+
+// NewFixtureOutsideTmp makes a fixture that the sandbox sees through the
+// host's own directories, read-only all the way up to /, as it sees a
+// user's home: under /var/tmp (or $SANDBAR_E2E_DIR), not under /tmp,
+// which each sandbox replaces with a writable tmpfs of its own. Hiding
+// that must hold against the host (see docs/hiding.md) is tested there.
+func NewFixtureOutsideTmp(t testing.TB) *Fixture {
+	t.Helper()
+	base := os.Getenv("SANDBAR_E2E_DIR")
+	if base == "" {
+		base = "/var/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "sandbar-fixture-")
+	if err != nil {
+		t.Fatalf("making a fixture outside /tmp: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return newFixture(t, dir)
+}
+
+func newFixture(t testing.TB, dir string) *Fixture {
+	t.Helper()
+	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

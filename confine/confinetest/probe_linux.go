@@ -119,6 +119,57 @@ var ops = map[string]func(args []string) (string, error){
 		b, err := os.ReadFile(a[0])
 		return string(b), err
 	},
+	// write-read writes a[0] and reads it back.
+	"write-read": func(a []string) (string, error) {
+		if err := os.WriteFile(a[0], []byte("written by probe\n"), 0o644); err != nil {
+			return "", err
+		}
+		b, err := os.ReadFile(a[0])
+		return string(b), err
+	},
+	// read-when-told prints "ready" on stdout (see ProbeWhile), waits
+	// for a line on stdin, then reads a[0].
+	"read-when-told": func(a []string) (string, error) {
+		fmt.Println(readyLine)
+		var b [1]byte
+		os.Stdin.Read(b[:])
+		out, err := os.ReadFile(a[0])
+		return string(out), err
+	},
+	// spin-read reads a[0] over and over, as a command lying in wait for
+	// a secret would. After its first try it prints "ready" on stdout
+	// (see ProbeWhile); it keeps trying until a line arrives on stdin,
+	// then tries a[1] more times. It reports the first content it ever
+	// read, or else the last error.
+	"spin-read": func(a []string) (string, error) {
+		more, err := strconv.Atoi(a[1])
+		if err != nil {
+			return "", err
+		}
+		told := make(chan struct{})
+		go func() {
+			var b [1]byte
+			os.Stdin.Read(b[:])
+			close(told)
+		}()
+		var last error
+		for i, left := 0, more; left > 0; i++ {
+			b, err := os.ReadFile(a[0])
+			if err == nil {
+				return string(b), nil
+			}
+			last = err
+			if i == 0 {
+				fmt.Println(readyLine)
+			}
+			select {
+			case <-told:
+				left--
+			default:
+			}
+		}
+		return "", last
+	},
 	"list": func(a []string) (string, error) {
 		ents, err := os.ReadDir(a[0])
 		var names []string

@@ -84,6 +84,7 @@ func Check(ctx context.Context, env Env) []Finding {
 	if sc.Severity != Fail {
 		out = append(out, checkViolations(env))
 	}
+	out = append(out, checkHiding(env))
 	if m.root {
 		out = append(out, Finding{
 			Check:    "root",
@@ -470,6 +471,39 @@ filters, may not.`,
 		}
 	}
 	return Finding{Check: check, Summary: "refused writes and sockets are reported as they happen (seccomp user notification)"}
+}
+
+// hiding
+
+// minLandlockABI is the first Landlock ABI confine uses: the first with
+// REFER (Linux 5.19), without which the kernel refuses every rename into
+// another directory to a process under Landlock.
+const minLandlockABI = 2
+
+// checkHiding tells whether Landlock backs the mounts that hide paths
+// (docs/hiding.md). Without it hidden paths are hidden all the same
+// when the sandbox starts, so it is at most a Warn; but the host can
+// then undo the hiding of a running sandbox, which the user must know.
+func checkHiding(env Env) Finding {
+	const check = "hiding"
+	abi, err := env.Landlock()
+	if err == nil && abi < minLandlockABI {
+		err = fmt.Errorf("Landlock ABI %d is too old (sandbar needs %d, Linux 5.19)", abi, minLandlockABI)
+	}
+	if err != nil {
+		return Finding{
+			Check:    check,
+			Severity: Warn,
+			Summary:  fmt.Sprintf("hidden paths are hidden by mounts only (%v): a hidden file the host replaces (as editors and credential helpers save) or a hidden directory it makes again becomes readable in sandboxes already running", err),
+			Fix: `Boot Linux 5.19 or later with Landlock among its security modules;
+cat /sys/kernel/security/lsm must list landlock. Where it does not, add it to
+the kernel's lsm= parameter (keeping the modules listed there), for instance in
+/etc/default/grub:
+  GRUB_CMDLINE_LINUX="lsm=landlock,lockdown,yama,integrity,apparmor,bpf"
+then run sudo update-grub and reboot.`,
+		}
+	}
+	return Finding{Check: check, Summary: fmt.Sprintf("hidden paths stay hidden when the host replaces them (Landlock ABI %d)", abi)}
 }
 
 // statusFields parses "Name:\tvalue" lines of /proc/<pid>/status.

@@ -40,7 +40,7 @@ func TestCheck(t *testing.T) {
 		{
 			name:  "healthy",
 			setup: func(m *fakeMachine) {},
-			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{
 				"bwrap":               {"bubblewrap 0.9.0 at /usr/bin/bwrap"},
 				"max-user-namespaces": {"63366"},
@@ -51,7 +51,7 @@ func TestCheck(t *testing.T) {
 			name:  "bwrap missing",
 			setup: func(m *fakeMachine) { m.removeBwrap() },
 			// The functional test cannot run, so there is no userns line.
-			want: []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"bwrap": {
 				"not installed",
 				"sudo apt-get install -y bubblewrap",
@@ -65,7 +65,7 @@ func TestCheck(t *testing.T) {
 			setup: func(m *fakeMachine) {
 				delete(m.path, "bwrap")
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"bwrap": {"at /usr/bin/bwrap"}},
 		},
 		{
@@ -75,13 +75,13 @@ func TestCheck(t *testing.T) {
 				m.modes["/usr/bin/bwrap"] = 0o644
 				m.runs = map[string]fakeRun{}
 			},
-			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"bwrap": {"not installed"}},
 		},
 		{
 			name:  "bwrap elsewhere on PATH",
 			setup: func(m *fakeMachine) { m.moveBwrap("/usr/local/bin/bwrap") },
-			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{
 				"bwrap": {"at /usr/local/bin/bwrap"},
 			},
@@ -91,7 +91,7 @@ func TestCheck(t *testing.T) {
 			setup: func(m *fakeMachine) { m.bwrapVersion("bubblewrap 0.6.1\n") },
 			// Too old for --disable-userns, so the functional test is skipped
 			// rather than failing on an unknown option.
-			want: []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"bwrap": {
 				"0.6.1", "too old", "0.8.0",
 				"sudo apt-get install --only-upgrade -y bubblewrap",
@@ -101,25 +101,25 @@ func TestCheck(t *testing.T) {
 		{
 			name:    "version just below minimum",
 			setup:   func(m *fakeMachine) { m.bwrapVersion("bubblewrap 0.7.9\n") },
-			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"bwrap": {"too old"}},
 		},
 		{
 			name:    "minimum version",
 			setup:   func(m *fakeMachine) { m.bwrapVersion("bubblewrap 0.8.0\n") },
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"bwrap": {"bubblewrap 0.8.0 at /usr/bin/bwrap"}},
 		},
 		{
 			name:    "two-digit minor version",
 			setup:   func(m *fakeMachine) { m.bwrapVersion("bubblewrap 0.11.0\n") },
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"bwrap": {"bubblewrap 0.11.0"}},
 		},
 		{
 			name:    "unreadable version",
 			setup:   func(m *fakeMachine) { m.bwrapVersion("something else\n") },
-			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"bwrap": {"cannot tell the version", "something else"}},
 		},
 		{
@@ -127,13 +127,13 @@ func TestCheck(t *testing.T) {
 			setup: func(m *fakeMachine) {
 				m.runs[versionCmd] = fakeRun{stderr: "bwrap: error while loading shared libraries: libcap.so.2\n", err: errExit}
 			},
-			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"bwrap": {"does not run", "libcap.so.2", "--reinstall"}},
 		},
 		{
 			name:    "setuid bwrap",
 			setup:   func(m *fakeMachine) { m.modes["/usr/bin/bwrap"] = 0o755 | fs.ModeSetuid },
-			want:    []line{{"bwrap", OK}, {"setuid-bwrap", Warn}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"setuid-bwrap", Warn}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"setuid-bwrap": {"/usr/bin/bwrap is setuid"}},
 		},
 		{
@@ -142,7 +142,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/sys/user/max_user_namespaces"] = "0\n"
 				m.probeFails(stderrNoSpace)
 			},
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{
 				"max-user-namespaces": {
 					"user.max_user_namespaces = 0",
@@ -158,7 +158,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/sys/user/max_user_namespaces"] = "0\n"
 			},
 			// The functional test wins: the read is context, not a blocker.
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"max-user-namespaces": {"works anyway"}},
 			noFix:   []string{"max-user-namespaces"},
 		},
@@ -169,7 +169,7 @@ func TestCheck(t *testing.T) {
 				m.asRoot()
 			},
 			// Root gets through where ordinary users do not, so the fix is kept.
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"root", OK}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}, {"root", OK}},
 			mention: map[string][]string{"max-user-namespaces": {
 				"ordinary users are blocked",
 				"sudo sysctl -w user.max_user_namespaces=15000",
@@ -182,14 +182,14 @@ func TestCheck(t *testing.T) {
 				m.removeBwrap()
 			},
 			// Without a functional test the read stands on its own.
-			want: []line{{"bwrap", Fail}, {"max-user-namespaces", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", Fail}, {"max-user-namespaces", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 		},
 		{
 			name: "max_user_namespaces unreadable",
 			setup: func(m *fakeMachine) {
 				m.files["/proc/sys/user/max_user_namespaces"] = "lots\n"
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"max-user-namespaces": {"reading /proc/sys/user/max_user_namespaces"}},
 		},
 		{
@@ -198,7 +198,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/sys/kernel/unprivileged_userns_clone"] = "0\n"
 				m.probeFails(stderrNoPerms)
 			},
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"unprivileged-userns-clone", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"unprivileged-userns-clone", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{
 				"unprivileged-userns-clone": {
 					"sudo sysctl -w kernel.unprivileged_userns_clone=1",
@@ -212,7 +212,7 @@ func TestCheck(t *testing.T) {
 			setup: func(m *fakeMachine) {
 				m.files["/proc/sys/kernel/unprivileged_userns_clone"] = "1\n"
 			},
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"unprivileged-userns-clone", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"unprivileged-userns-clone", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 		},
 		{
 			name: "unprivileged_userns_clone 0 with setuid bwrap",
@@ -220,7 +220,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/sys/kernel/unprivileged_userns_clone"] = "0\n"
 				m.modes["/usr/bin/bwrap"] = 0o755 | fs.ModeSetuid
 			},
-			want: []line{{"bwrap", OK}, {"setuid-bwrap", Warn}, {"max-user-namespaces", OK}, {"unprivileged-userns-clone", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", OK}, {"setuid-bwrap", Warn}, {"max-user-namespaces", OK}, {"unprivileged-userns-clone", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 		},
 		{
 			name: "apparmor restriction without profile",
@@ -228,7 +228,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/sys/kernel/apparmor_restrict_unprivileged_userns"] = "1\n"
 				m.probeFails(stderrUIDMap)
 			},
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{
 				"apparmor-userns": {
 					"no /etc/apparmor.d/bwrap profile allowing /usr/bin/bwrap",
@@ -247,7 +247,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/sys/kernel/apparmor_restrict_unprivileged_userns"] = "1\n"
 				m.runs["/usr/local/bin/bwrap --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc --disable-userns --unshare-user -- /bin/true"] = fakeRun{stderr: stderrUIDMap, err: errExit}
 			},
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{
 				"apparmor-userns": {"profile bwrap /usr/local/bin/bwrap flags=(unconfined)"},
 				"userns":          {"/usr/local/bin/bwrap --unshare-all"},
@@ -259,7 +259,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/sys/kernel/apparmor_restrict_unprivileged_userns"] = "1\n"
 				m.files["/etc/apparmor.d/bwrap"] = "profile bwrap /usr/bin/bwrap flags=(unconfined) { userns, }\n"
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"apparmor-userns": {"/etc/apparmor.d/bwrap lets bwrap use them"}},
 			noFix:   []string{"apparmor-userns"},
 		},
@@ -270,7 +270,7 @@ func TestCheck(t *testing.T) {
 				m.files["/etc/apparmor.d/bwrap"] = "profile bwrap /bin/bwrap flags=(unconfined) { userns, }\n"
 				m.probeFails(stderrUIDMap)
 			},
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"apparmor-userns": {
 				"exists but bwrap still cannot create a sandbox",
 				"names the bwrap that runs (/usr/bin/bwrap)",
@@ -282,7 +282,7 @@ func TestCheck(t *testing.T) {
 			setup: func(m *fakeMachine) {
 				m.files["/proc/sys/kernel/apparmor_restrict_unprivileged_userns"] = "1\n"
 			},
-			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Warn}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			noFix: []string{"apparmor-userns"},
 		},
 		{
@@ -292,7 +292,7 @@ func TestCheck(t *testing.T) {
 				m.removeBwrap()
 			},
 			// The profile names where bwrap will be installed.
-			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"apparmor-userns": {"profile bwrap /usr/bin/bwrap flags=(unconfined)"}},
 		},
 		{
@@ -302,19 +302,19 @@ func TestCheck(t *testing.T) {
 				m.files["/etc/apparmor.d/bwrap"] = "profile bwrap /usr/bin/bwrap flags=(unconfined) { userns, }\n"
 				m.removeBwrap()
 			},
-			want: []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"apparmor-userns", Warn}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", Fail}, {"max-user-namespaces", OK}, {"apparmor-userns", Warn}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 		},
 		{
 			name: "apparmor not restricting",
 			setup: func(m *fakeMachine) {
 				m.files["/proc/sys/kernel/apparmor_restrict_unprivileged_userns"] = "0\n"
 			},
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 		},
 		{
 			name:  "functional failure with uid map denied and no switch set",
 			setup: func(m *fakeMachine) { m.probeFails(stderrUIDMap) },
-			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"userns": {
 				"bwrap cannot create a sandbox: bwrap: setting up uid map: Permission denied",
 				"AppArmor or SELinux",
@@ -325,7 +325,7 @@ func TestCheck(t *testing.T) {
 		{
 			name:  "functional failure with no permissions and no switch set",
 			setup: func(m *fakeMachine) { m.probeFails(stderrNoPerms) },
-			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want:  []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"userns": {
 				"refuses to create unprivileged user namespaces",
 				"sudo dmesg",
@@ -334,19 +334,19 @@ func TestCheck(t *testing.T) {
 		{
 			name:    "functional failure with namespace limit used up",
 			setup:   func(m *fakeMachine) { m.probeFails(stderrNoSpace) },
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"userns": {"used up", "user.max_user_namespaces=15000"}},
 		},
 		{
 			name:    "functional failure with operation not permitted",
 			setup:   func(m *fakeMachine) { m.probeFails(stderrProc) },
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"userns": {"Can't mount proc", "security policy", "sudo dmesg"}},
 		},
 		{
 			name:    "functional failure with unknown message",
 			setup:   func(m *fakeMachine) { m.probeFails("bwrap: something new\n\n  and more\n") },
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"userns": {"bwrap: something new; and more", "sudo dmesg", "To see the error yourself, run:\n  " + probeCmd}},
 		},
 		{
@@ -354,7 +354,7 @@ func TestCheck(t *testing.T) {
 			setup: func(m *fakeMachine) {
 				m.runs[probeCmd] = fakeRun{err: fmt.Errorf("signal: segmentation fault")}
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"userns": {"bwrap cannot create a sandbox: signal: segmentation fault"}},
 		},
 		{
@@ -362,7 +362,7 @@ func TestCheck(t *testing.T) {
 			setup: func(m *fakeMachine) {
 				m.runs[probeCmd] = fakeRun{err: fmt.Errorf("%w (signal: killed)", context.DeadlineExceeded)}
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"userns": {"no answer within 10s", "did not finish within 10s"}},
 		},
 		{
@@ -375,14 +375,14 @@ func TestCheck(t *testing.T) {
 					strings.Replace(probeCmd, "-- /bin/true", "-- /run/current-system/sw/bin/true", 1): {},
 				}
 			},
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}},
 		},
 		{
 			name: "seccomp missing",
 			setup: func(m *fakeMachine) {
 				m.files["/proc/self/status"] = strings.Replace(userStatus, "Seccomp:\t0\nSeccomp_filters:\t0\n", "", 1)
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", Fail}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", Fail}, {"hiding", OK}},
 			mention: map[string][]string{"seccomp": {"no seccomp support", "CONFIG_SECCOMP_FILTER=y"}},
 		},
 		{
@@ -390,7 +390,7 @@ func TestCheck(t *testing.T) {
 			setup: func(m *fakeMachine) {
 				m.files["/proc/self/status"] = strings.Replace(userStatus, "Seccomp_filters:\t0\n", "", 1)
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", Fail}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", Fail}, {"hiding", OK}},
 			mention: map[string][]string{"seccomp": {"without seccomp filters", "CONFIG_SECCOMP_FILTER=y"}},
 		},
 		{
@@ -399,7 +399,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/self/status"] = strings.Replace(userStatus, "Seccomp_filters:\t0\n", "", 1)
 				m.files["/proc/sys/kernel/osrelease"] = "5.4.0-216-generic\n"
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", Warn}, {"violations", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", Warn}, {"violations", OK}, {"hiding", OK}},
 			mention: map[string][]string{"seccomp": {"Linux 5.4.0-216-generic"}},
 		},
 		{
@@ -408,13 +408,26 @@ func TestCheck(t *testing.T) {
 				m.listener = errors.New("Linux 5.4.0 predates seccomp user notification with continue (5.5)")
 			},
 			// Confinement is whole: a Warn, never a Fail.
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", Warn}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", Warn}, {"hiding", OK}},
 			mention: map[string][]string{"violations": {"not reported", "Linux 5.4.0", "confined all the same", "Linux 5.5"}},
+		},
+		{
+			name:  "no Landlock",
+			setup: func(m *fakeMachine) { m.landlockErr = errors.New("Landlock is not enabled") },
+			// The mounts hide all the same: a Warn, never a Fail.
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", Warn}},
+			mention: map[string][]string{"hiding": {"mounts only", "Landlock is not enabled", "replaces", "already running", "lsm="}},
+		},
+		{
+			name:    "Landlock without REFER",
+			setup:   func(m *fakeMachine) { m.landlock = 1 },
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", Warn}},
+			mention: map[string][]string{"hiding": {"mounts only", "ABI 1", "5.19"}},
 		},
 		{
 			name:    "root",
 			setup:   func(m *fakeMachine) { m.asRoot() },
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"root", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}, {"root", OK}},
 			mention: map[string][]string{"root": {"all capabilities dropped", "sandbar doctor"}},
 			noFix:   []string{"root"},
 		},
@@ -424,7 +437,7 @@ func TestCheck(t *testing.T) {
 				m.files["/.dockerenv"] = ""
 				m.probeFails(stderrProc)
 			},
-			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"container", Fail}},
+			want: []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}, {"container", Fail}},
 			mention: map[string][]string{
 				"userns": {`"container"`},
 				"container": {
@@ -441,7 +454,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/1/cgroup"] = "0::/kubepods/besteffort/pod1234/abcd\n"
 				m.probeFails(stderrNoPerms)
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"container", Fail}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}, {"container", Fail}},
 			mention: map[string][]string{"container": {"/proc/1/cgroup mentions kubepods"}},
 		},
 		{
@@ -449,7 +462,7 @@ func TestCheck(t *testing.T) {
 			setup: func(m *fakeMachine) {
 				m.files["/proc/1/cgroup"] = "12:pids:/docker/0123abcd\n"
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"container", OK}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"userns", OK}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}, {"container", OK}},
 			mention: map[string][]string{"container": {"mentions docker", "bwrap works here"}},
 			noFix:   []string{"container"},
 		},
@@ -460,7 +473,7 @@ func TestCheck(t *testing.T) {
 				m.files["/proc/sys/kernel/apparmor_restrict_unprivileged_userns"] = "1\n"
 				m.probeFails(stderrUIDMap)
 			},
-			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"container", Fail}},
+			want:    []line{{"bwrap", OK}, {"max-user-namespaces", OK}, {"apparmor-userns", Fail}, {"userns", Fail}, {"seccomp", OK}, {"violations", OK}, {"hiding", OK}, {"container", Fail}},
 			mention: map[string][]string{"userns": {`"apparmor-userns"`}},
 		},
 	}

@@ -63,6 +63,9 @@ type Env struct {
 	// sandbar does to report what the sandbox refuses; nil when it can.
 	// [System] tries it for real (seccomp.CheckListener).
 	Listener func() error
+	// Landlock reports the Landlock ABI version the kernel offers, or why
+	// it offers none. [System] asks the kernel (confine.LandlockABI).
+	Landlock func() (int, error)
 	// GOOS is the system the checks are for: "darwin" checks Seatbelt,
 	// anything else bubblewrap. [System] sets runtime.GOOS.
 	GOOS string

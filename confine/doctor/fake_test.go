@@ -23,6 +23,9 @@ type fakeMachine struct {
 	ran   []string               // command lines run, in order
 	// listener is what Listener returns.
 	listener error
+	// landlock and landlockErr are what Landlock returns.
+	landlock    int
+	landlockErr error
 }
 
 type fakeRun struct {
@@ -62,6 +65,7 @@ func healthy(t *testing.T) *fakeMachine {
 			versionCmd: {stdout: "bubblewrap 0.9.0\n"},
 			probeCmd:   {},
 		},
+		landlock: 4,
 	}
 }
 
@@ -89,6 +93,7 @@ func (m *fakeMachine) env() Env {
 			return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 		},
 		Listener: func() error { return m.listener },
+		Landlock: func() (int, error) { return m.landlock, m.landlockErr },
 		Run: func(ctx context.Context, name string, args ...string) ([]byte, []byte, error) {
 			line := strings.Join(append([]string{name}, args...), " ")
 			m.ran = append(m.ran, line)

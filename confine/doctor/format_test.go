@@ -45,6 +45,9 @@ func TestFormat(t *testing.T) {
 		{"no-listener", func(m *fakeMachine) {
 			m.listener = errors.New("installing seccomp listener filter: operation not permitted")
 		}},
+		{"no-landlock", func(m *fakeMachine) {
+			m.landlockErr = errors.New("Landlock is not enabled: it is missing from the lsm= list the kernel booted with")
+		}},
 		{"setuid-no-seccomp", func(m *fakeMachine) {
 			m.modes["/usr/bin/bwrap"] = 0o755 | fs.ModeSetuid
 			m.files["/proc/self/status"] = "Uid:\t1000\t1000\t1000\t1000\n"

@@ -19,6 +19,7 @@ func System() Env {
 		Run:      run,
 		Stat:     os.Stat,
 		Listener: checkListener,
+		Landlock: landlockABI,
 		GOOS:     runtime.GOOS,
 	}
 }

@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestHiddenSecretsReplacedOnTheHost runs a command under the default
+// policy that lies in wait for the user's credentials while the host
+// saves new ones the way editors and credential helpers do: a new file
+// renamed over ~/.netrc, ~/.ssh removed and made again. The command keeps
+// reading; it must be refused every time.
+func TestHiddenSecretsReplacedOnTheHost(t *testing.T) {
+	const secret = "NEW-SECRET-FROM-THE-HOST"
+	tests := []struct {
+		name    string
+		read    string // relative to the home
+		replace func(t *testing.T, home string)
+	}{
+		{"netrc renamed over", ".netrc", func(t *testing.T, home string) {
+			p := filepath.Join(home, ".netrc")
+			if err := os.WriteFile(p+".new", []byte("machine example.com password "+secret), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(p+".new", p); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"ssh made again", ".ssh/id_ed25519", func(t *testing.T, home string) {
+			p := filepath.Join(home, ".ssh")
+			if err := os.RemoveAll(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(p, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(p, "id_ed25519"), []byte(secret), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			target := filepath.Join(e.home, tt.read)
+			// Says it is ready, waits to be told, then reads the secret
+			// a hundred times over and once more for the error.
+			script := `echo ready; read go; n=0
+while [ $n -lt 100 ]; do cat "$1" 2>/dev/null; n=$((n+1)); done
+cat "$1"`
+			cmd := e.sandbarCmd(e.ws, "run", "--", "sh", "-c", script, "sh", target)
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			out := bufio.NewReader(stdout)
+			first, err := out.ReadString('\n')
+			if first != "ready\n" {
+				stdin.Close()
+				cmd.Wait()
+				t.Fatalf("the command said %q (%v), not ready\nstderr: %s", first, err, stderr.String())
+			}
+			tt.replace(t, e.home)
+			io.WriteString(stdin, "go\n")
+			stdin.Close()
+			rest, _ := io.ReadAll(out)
+			cmd.Wait()
+			if strings.Contains(string(rest), secret) || strings.Contains(string(rest), "hunter2") {
+				t.Fatalf("the sandbox read %s after the host replaced it:\n%.200s", tt.read, rest)
+			}
+			if !strings.Contains(stderr.String(), "Permission denied") {
+				t.Errorf("reading %s after the host replaced it: want Permission denied; stdout %q, stderr:\n%s", tt.read, rest, stderr.String())
+			}
+		})
+	}
+}
