@@ -139,7 +139,8 @@ func (h *host) run(ctx context.Context, p runParams) (*runResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rerun := h.offerRerun(ctx, r, sb, out); rerun != nil {
+	// An interactive terminal is a session, not a command to repeat.
+	if rerun := h.offerRerunUnlessTerminal(ctx, r, p, sb, out); rerun != nil {
 		res.Allowed = rerun
 		again, _, _, err := h.runOnce(ctx, r, p, dir, true)
 		if err != nil {
@@ -597,4 +598,11 @@ func (h *host) resize(ctx context.Context, p resizeParams) error {
 	}
 	// The kernel sends the command SIGWINCH.
 	return pty.Setsize(r.term, &pty.Winsize{Cols: p.Cols, Rows: p.Rows})
+}
+
+func (h *host) offerRerunUnlessTerminal(ctx context.Context, r *liveRun, p runParams, sb *workspace.Sandbox, out launch.Outcome) []string {
+	if p.Pty != nil {
+		return nil
+	}
+	return h.offerRerun(ctx, r, sb, out)
 }
