@@ -212,7 +212,30 @@ type editorApprover struct {
 }
 
 func (a *editorApprover) Approve(ctx context.Context, t proxy.Target) (bool, error) {
-	key := t.String()
+	return a.decide(ctx, t.String(),
+		func(ctx context.Context, term *host.Terminal) (string, bool, error) {
+			return term.AskNetwork(ctx, a.argv, a.folder, t)
+		},
+		func(ctx context.Context) (bool, error) { return a.fallback.Approve(ctx, t) },
+		"denied "+t.String())
+}
+
+// ApprovePush asks the editor about a first push, as Approve does about
+// a host.
+func (a *editorApprover) ApprovePush(ctx context.Context, p gitguard.Push) (bool, error) {
+	return a.decide(ctx, "push\x00"+p.Repository,
+		func(ctx context.Context, term *host.Terminal) (string, bool, error) {
+			return term.AskPush(ctx, a.argv, a.folder, p.Repository, p.Refs)
+		},
+		func(ctx context.Context) (bool, error) { return a.fallback.ApprovePush(ctx, p) },
+		"push to "+p.Repository+" refused")
+}
+
+// decide answers the question key once per run: through the editor, or
+// on the terminal (fallback) when the editor cannot be reached.
+func (a *editorApprover) decide(ctx context.Context, key string,
+	ask func(context.Context, *host.Terminal) (string, bool, error),
+	fallback func(context.Context) (bool, error), refused string) (bool, error) {
 	a.mu.Lock()
 	ok, seen := a.decided[key]
 	if !seen && a.term == nil {
@@ -220,7 +243,7 @@ func (a *editorApprover) Approve(ctx context.Context, t proxy.Target) (bool, err
 		if err != nil {
 			a.mu.Unlock()
 			a.note(fmt.Sprintf("%v; asking here instead", err))
-			return a.fallback.Approve(ctx, t)
+			return fallback(ctx)
 		}
 		a.term = term
 	}
@@ -234,16 +257,16 @@ func (a *editorApprover) Approve(ctx context.Context, t proxy.Target) (bool, err
 	// connection for ever.
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
-	answer, allowed, err := term.AskNetwork(ctx, a.argv, a.folder, t)
+	answer, allowed, err := ask(ctx, term)
 	if err != nil {
 		a.note(fmt.Sprintf("%v; asking here instead", err))
-		return a.fallback.Approve(ctx, t)
+		return fallback(ctx)
 	}
 	a.mu.Lock()
 	a.decided[key] = allowed
 	a.mu.Unlock()
 	if !allowed {
-		a.note(fmt.Sprintf("the editor answered %q: denied %s", answer, key))
+		a.note(fmt.Sprintf("the editor answered %q: %s", answer, refused))
 	}
 	return allowed, nil
 }
@@ -319,40 +342,4 @@ func (a *approver) recordPush(p gitguard.Push, allowed bool, how, answer, reason
 	}
 	a.audit.Append(auditlog.Entry{Kind: auditlog.KindNetwork, Operation: "git push " + strings.Join(p.Refs, " "), Target: p.Repository,
 		Decision: d, How: how, By: "user (terminal)", Answer: answer, Reason: reason, Command: a.argv, Folder: a.folder})
-}
-
-// ApprovePush asks the editor about a first push, as Approve does about
-// a host.
-func (a *editorApprover) ApprovePush(ctx context.Context, p gitguard.Push) (bool, error) {
-	key := "push\x00" + p.Repository
-	a.mu.Lock()
-	ok, seen := a.decided[key]
-	if !seen && a.term == nil {
-		term, err := host.DialTerminal(ctx, a.socket)
-		if err != nil {
-			a.mu.Unlock()
-			a.note(fmt.Sprintf("%v; asking here instead", err))
-			return a.fallback.ApprovePush(ctx, p)
-		}
-		a.term = term
-	}
-	term := a.term
-	a.mu.Unlock()
-	if seen {
-		return ok, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-	defer cancel()
-	answer, allowed, err := term.AskPush(ctx, a.argv, a.folder, p.Repository, p.Refs)
-	if err != nil {
-		a.note(fmt.Sprintf("%v; asking here instead", err))
-		return a.fallback.ApprovePush(ctx, p)
-	}
-	a.mu.Lock()
-	a.decided[key] = allowed
-	a.mu.Unlock()
-	if !allowed {
-		a.note(fmt.Sprintf("the editor answered %q: push to %s refused", answer, p.Repository))
-	}
-	return allowed, nil
 }
