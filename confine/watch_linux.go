@@ -170,9 +170,15 @@ func (w *watcher) decide(op *notify.Op) notify.Answer {
 	if !w.report {
 		return notify.Answer{}
 	}
-	if path, rule, refused := w.rules.refused(op); refused {
-		// The mount layer refuses it; the kernel says so.
-		return notify.Answer{Report: w.reporter("file-write", path, rule)}
+	if r, refused := w.rules.refused(op); refused {
+		a := notify.Answer{Report: w.reporter("file-write", r.path, r.rule)}
+		if r.exposed {
+			// The mount that refuses it may be gone: the host replaced
+			// the path. Refuse it here, as the mount would have.
+			a.Errno = r.errno
+		}
+		// Otherwise the mount layer refuses it; the kernel says so.
+		return a
 	}
 	return notify.Answer{}
 }
@@ -268,6 +274,24 @@ type writeRule struct {
 	// mounted: the path is a mount point, which can be neither removed
 	// nor renamed (EBUSY) whatever its access.
 	mounted bool
+	// exposed: the path is not writable but lies in a writable one, so
+	// its mount is all that protects it, and the host takes that mount
+	// away from every sandbox when it renames a file over the path or
+	// removes it (`git config` rewriting .git/config by a lock file, an
+	// editor saving .vscode/settings.json). The watch then refuses the
+	// command's changes to it itself (docs/violations.md).
+	exposed bool
+}
+
+// refusal is why the sandbox refuses one change.
+type refusal struct {
+	path, rule string
+	// errno is what the sandbox's mounts answer: EBUSY for a mount
+	// point removed or renamed, EACCES for a hidden path, EROFS for
+	// the rest.
+	errno unix.Errno
+	// exposed: the mount that refuses it may be gone (writeRule.exposed).
+	exposed bool
 }
 
 func newWriteRules(s Spec) writeRules {
@@ -289,7 +313,24 @@ func newWriteRules(s Spec) writeRules {
 	for _, d := range s.Pin {
 		w.pins[d] = true
 	}
+	for p, r := range w.rules {
+		if r.own || r.Access == ReadWrite || p == "/" {
+			continue
+		}
+		if above := w.ruleFor(parentDir(p)); !above.own && above.Access == ReadWrite {
+			r.exposed = true
+			w.rules[p] = r
+		}
+	}
 	return w
+}
+
+func parentDir(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
 }
 
 // ruleFor is the rule that decides path: the deepest one at or above it.
@@ -310,20 +351,19 @@ func (w writeRules) ruleFor(path string) writeRule {
 	}
 }
 
-// refused reports whether the sandbox refuses op, and if so the path
-// that decides it and its rule.
-func (w writeRules) refused(op *notify.Op) (path, rule string, ok bool) {
+// refused reports whether the sandbox refuses op, and if so why.
+func (w writeRules) refused(op *notify.Op) (refusal, bool) {
 	switch op.Operation {
 	case "unlink", "rmdir":
 		return w.removable(op.Path)
 	case "rename":
 		if op.From != "" {
-			if path, rule, ok := w.removable(op.From); ok {
-				return path, rule, ok
+			if r, ok := w.removable(op.From); ok {
+				return r, ok
 			}
 		}
 		if r, ok := w.rules[op.Path]; ok && r.mounted && !r.own {
-			return op.Path, mountRule(r), true
+			return refusal{path: op.Path, rule: mountRule(r), errno: unix.EBUSY, exposed: r.exposed || w.ruleFor(op.Path).exposed}, true
 		}
 	}
 	return w.writable(op.Path)
@@ -331,23 +371,28 @@ func (w writeRules) refused(op *notify.Op) (path, rule string, ok bool) {
 
 // writable reports whether path is refused because its access is not
 // read-write.
-func (w writeRules) writable(path string) (string, string, bool) {
+func (w writeRules) writable(path string) (refusal, bool) {
 	r := w.ruleFor(path)
 	if r.own || r.Access == ReadWrite {
-		return "", "", false
+		return refusal{}, false
 	}
-	return path, r.Why, true
+	errno := unix.EROFS
+	if r.Access == Hidden && r.Path.Path == path {
+		errno = unix.EACCES
+	}
+	return refusal{path: path, rule: r.Why, errno: errno, exposed: r.exposed}, true
 }
 
 // removable reports whether removing or renaming path is refused: it
 // lies where nothing may change, or is a mount point or a pinned
 // directory, which stay where they are.
-func (w writeRules) removable(path string) (string, string, bool) {
+func (w writeRules) removable(path string) (refusal, bool) {
 	if r, ok := w.rules[path]; ok && r.mounted && !r.own {
-		return path, mountRule(r), true
+		return refusal{path: path, rule: mountRule(r), errno: unix.EBUSY, exposed: r.exposed}, true
 	}
 	if w.pins[path] {
-		return path, "pinned: protected paths lie beneath", true
+		// A pinned directory is a mount point in a writable folder.
+		return refusal{path: path, rule: "pinned: protected paths lie beneath", errno: unix.EBUSY, exposed: true}, true
 	}
 	return w.writable(path)
 }

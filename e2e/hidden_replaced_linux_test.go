@@ -87,3 +87,57 @@ cat "$1"`
 		})
 	}
 }
+
+// TestGitConfigRewrittenOnTheHost runs a command that lies in wait to
+// plant core.fsmonitor in .git/config (which git on the host would run
+// at the user's next `git status`) while the user runs `git config` on
+// the host, which rewrites .git/config through a lock file renamed over
+// it and so drops the read-only mount that protected it in every
+// sandbox. The command keeps trying, with git and by hand; it must be
+// refused every time, and the host's config must be the host's.
+func TestGitConfigRewrittenOnTheHost(t *testing.T) {
+	e := newEnv(t)
+	config := filepath.Join(e.ws, ".git", "config")
+	script := `echo ready; read go; n=0
+while [ $n -lt 50 ]; do
+  git config core.fsmonitor "touch $HOME/pwned" 2>/dev/null
+  echo '[core] fsmonitor = "touch pwned"' >> .git/config 2>/dev/null
+  n=$((n+1))
+done
+echo '[core] fsmonitor = "touch pwned"' >> .git/config`
+	cmd := e.sandbarCmd(e.ws, "run", "--", "sh", "-c", script)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := bufio.NewReader(stdout)
+	if first, err := out.ReadString('\n'); first != "ready\n" {
+		stdin.Close()
+		cmd.Wait()
+		t.Fatalf("the command said %q (%v), not ready\nstderr: %s", first, err, stderr.String())
+	}
+	e.git(e.ws, "config", "user.name", "Host User")
+	io.WriteString(stdin, "go\n")
+	stdin.Close()
+	io.ReadAll(out)
+	cmd.Wait()
+	b, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "fsmonitor") || !strings.Contains(string(b), "Host User") {
+		t.Fatalf("%s after the run:\n%s", config, b)
+	}
+	if !strings.Contains(stderr.String(), "Read-only file system") {
+		t.Errorf("writing .git/config after the host rewrote it: want Read-only file system; stderr:\n%s", stderr.String())
+	}
+}

@@ -170,6 +170,61 @@ var ops = map[string]func(args []string) (string, error){
 		}
 		return "", last
 	},
+	// spin-write changes a[0] over and over, as a command lying in wait
+	// for a protected file to become writable would: "append" opens it
+	// for appending, "replace" writes a file beside it and renames it
+	// over it. Like spin-read it prints "ready" after its first try and
+	// keeps trying until a line arrives on stdin, then a[2] more times.
+	// It reports success as soon as one try succeeds, or else the last
+	// error.
+	"spin-write": func(a []string) (string, error) {
+		more, err := strconv.Atoi(a[2])
+		if err != nil {
+			return "", err
+		}
+		try := map[string]func() error{
+			"append": func() error {
+				f, err := os.OpenFile(a[0], os.O_WRONLY|os.O_APPEND, 0)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				_, err = f.WriteString("written by the sandbox\n")
+				return err
+			},
+			"replace": func() error {
+				tmp := a[0] + ".sandbox"
+				if err := os.WriteFile(tmp, []byte("written by the sandbox\n"), 0o644); err != nil {
+					return err
+				}
+				return unix.Rename(tmp, a[0])
+			},
+		}[a[1]]
+		if try == nil {
+			return "", fmt.Errorf("spin-write: no way %q", a[1])
+		}
+		told := make(chan struct{})
+		go func() {
+			var b [1]byte
+			os.Stdin.Read(b[:])
+			close(told)
+		}()
+		var last error
+		for i, left := 0, more; left > 0; i++ {
+			if last = try(); last == nil {
+				return "", nil
+			}
+			if i == 0 {
+				fmt.Println(readyLine)
+			}
+			select {
+			case <-told:
+				left--
+			default:
+			}
+		}
+		return "", last
+	},
 	"list": func(a []string) (string, error) {
 		ents, err := os.ReadDir(a[0])
 		var names []string

@@ -21,6 +21,14 @@ const readyLine = "ready"
 // tests of what the host does to a running sandbox.
 func ProbeWhile(t testing.TB, spec confine.Spec, during func(), op string, args ...string) Outcome {
 	t.Helper()
+	o, _ := ProbeWhileResult(t, spec, during, op, args...)
+	return o
+}
+
+// ProbeWhileResult is ProbeWhile that also returns the run's Result, for
+// its violations.
+func ProbeWhileResult(t testing.TB, spec confine.Spec, during func(), op string, args ...string) (Outcome, confine.Result) {
+	t.Helper()
 	RequireBwrap(t)
 	spec.Argv = Argv(op, args...)
 	inR, inW, err := os.Pipe()
@@ -82,5 +90,5 @@ func ProbeWhile(t testing.TB, spec confine.Spec, during func(), op string, args 
 	if r.res.ExitCode != 0 || len(out) == 0 || out[0] != readyLine {
 		t.Fatalf("probe %s %v exited %d\nstdout:\n%s\nstderr:\n%s", op, args, r.res.ExitCode, strings.Join(out, "\n"), stderr)
 	}
-	return Parse(t, []byte(strings.Join(out, "\n")))
+	return Parse(t, []byte(strings.Join(out, "\n"))), r.res
 }
