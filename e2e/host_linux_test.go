@@ -563,3 +563,30 @@ func TestHostDiagnosticsUseTheEditorsPath(t *testing.T) {
 		t.Errorf("folders %v; want the folder as the editor named it", p.Folders)
 	}
 }
+
+// sandbar/policy shows the git section too: which hosts the proxy signs
+// for, where a push may go, and the two flags, each where it was written.
+func TestHostPolicyShowsGit(t *testing.T) {
+	e := newEnv(t)
+	user := filepath.Join(e.home, ".config", "sandbar", "policy.jsonc")
+	e.write(user, `{
+  "git": {
+    "hosts": ["git.example"],
+    "push": {"branches": ["agent/*"], "repositories": ["git.example/me/*"]},
+    "forcePush": true,
+  },
+}
+`)
+	ed := startEditor(t, e, e.ws)
+	ed.initialize(e.ws)
+	got := ed.mustPolicy("").rulesFrom(user)
+	want := []string{
+		"git.hosts git.example 3:15",
+		"git.push.branches agent/* 4:27",
+		"git.push.repositories git.example/me/* 4:56",
+		"git.forcePush true 5:18",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("git rules of %s (-want +got):\n%s", user, diff)
+	}
+}

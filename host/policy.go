@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -393,6 +394,16 @@ func (h *host) rules(p *policy.Policy) []rule {
 		out = append(out, rule{Key: "env.set", Value: s.Name.Text + "=" + s.Value.Text, source: h.source(s.Name.Pos)})
 	}
 	add("presets", p.Presets)
+	add("git.hosts", p.Git.Hosts)
+	add("git.push.branches", p.Git.Push.Branches)
+	add("git.push.repositories", p.Git.Push.Repositories)
+	flag := func(key string, f *policy.Flag) {
+		if f != nil {
+			out = append(out, rule{Key: key, Value: strconv.FormatBool(f.Value), source: h.source(f.Pos)})
+		}
+	}
+	flag("git.forcePush", p.Git.ForcePush)
+	flag("git.deleteBranches", p.Git.DeleteBranches)
 	return out
 }
 
