@@ -356,6 +356,17 @@ func (w writeRules) refused(op *notify.Op) (refusal, bool) {
 	switch op.Operation {
 	case "unlink", "rmdir":
 		return w.removable(op.Path)
+	case "link":
+		// A new name for a file the sandbox may not change would let it
+		// change the file through that name. The kernel refuses a link
+		// across mounts (EXDEV), so only a file whose mount the host
+		// took away can be linked: refuse that here.
+		if op.From != "" {
+			if r, ok := w.writable(op.From); ok && r.exposed {
+				r.errno = unix.EXDEV
+				return r, true
+			}
+		}
 	case "rename":
 		if op.From != "" {
 			if r, ok := w.removable(op.From); ok {
@@ -363,7 +374,7 @@ func (w writeRules) refused(op *notify.Op) (refusal, bool) {
 			}
 		}
 		if r, ok := w.rules[op.Path]; ok && r.mounted && !r.own {
-			return refusal{path: op.Path, rule: mountRule(r), errno: unix.EBUSY, exposed: r.exposed || w.ruleFor(op.Path).exposed}, true
+			return refusal{path: op.Path, rule: mountRule(r), errno: unix.EBUSY, exposed: r.exposed}, true
 		}
 	}
 	return w.writable(op.Path)

@@ -172,8 +172,9 @@ var ops = map[string]func(args []string) (string, error){
 	},
 	// spin-write changes a[0] over and over, as a command lying in wait
 	// for a protected file to become writable would: "append" opens it
-	// for appending, "replace" writes a file beside it and renames it
-	// over it. Like spin-read it prints "ready" after its first try and
+	// for appending, "link" makes a hard link to it and appends through
+	// that, "reopen" opens it for reading and again for writing through
+	// /proc/self/fd, "replace" writes a file beside it and renames it over it. Like spin-read it prints "ready" after its first try and
 	// keeps trying until a line arrives on stdin, then a[2] more times.
 	// It reports success as soon as one try succeeds, or else the last
 	// error.
@@ -185,6 +186,38 @@ var ops = map[string]func(args []string) (string, error){
 		try := map[string]func() error{
 			"append": func() error {
 				f, err := os.OpenFile(a[0], os.O_WRONLY|os.O_APPEND, 0)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				_, err = f.WriteString("written by the sandbox\n")
+				return err
+			},
+			"link": func() error {
+				// A hard link is another name for the same file, which
+				// no mount on the old name protects.
+				alias := a[0] + ".alias"
+				os.Remove(alias)
+				if err := os.Link(a[0], alias); err != nil {
+					return err
+				}
+				f, err := os.OpenFile(alias, os.O_WRONLY|os.O_APPEND, 0)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				_, err = f.WriteString("written by the sandbox\n")
+				return err
+			},
+			"reopen": func() error {
+				// Opened for reading, which the sandbox allows, then
+				// opened again for writing through /proc/self/fd.
+				r, err := os.Open(a[0])
+				if err != nil {
+					return err
+				}
+				defer r.Close()
+				f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", r.Fd()), os.O_WRONLY|os.O_APPEND, 0)
 				if err != nil {
 					return err
 				}
