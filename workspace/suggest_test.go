@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,6 +16,16 @@ const (
 	sgUser   = "/home/ana/.config/sandbar/policy.jsonc"
 	sgRepo   = sgFolder + "/.sandbar/policy.jsonc"
 )
+
+// sgGoBuild is where Go's build cache, which the go preset covers, is in
+// the home directory; that depends on the system (policy.PresetPaths).
+var sgGoBuild = "/.cache/go-build"
+
+func init() {
+	if runtime.GOOS == "darwin" {
+		sgGoBuild = "/Library/Caches/go-build"
+	}
+}
 
 // suggestSandbox is a sandbox as Load would build it for sgFolder, without
 // touching the disk.
@@ -232,7 +243,7 @@ func TestSuggest(t *testing.T) {
 		{
 			name: "a preset's cache suggests the preset",
 			vs: []confine.Violation{
-				write("create", sgHome+"/.cache/go-build/ab/cd-d", 5),
+				write("create", sgHome+sgGoBuild+"/ab/cd-d", 5),
 				write("mkdir", sgHome+"/go/pkg/mod/cache/download", 1),
 			},
 			want: []Suggestion{{Key: "presets", Entry: "go", Covers: 6}},
@@ -405,7 +416,7 @@ func TestSuggest(t *testing.T) {
 				write("write", sgHome+"/notes.txt", 1),
 				connect("b.example:443", "not in allowedDomains; no one to ask", 4),
 				read(sgHome+"/.aws/config", 1),
-				write("create", sgHome+"/.cache/go-build/x", 2),
+				write("create", sgHome+sgGoBuild+"/x", 2),
 			},
 			want: []Suggestion{
 				{Key: "network.allowedDomains", Entry: "b.example", Covers: 4},
@@ -431,8 +442,8 @@ func TestSuggest(t *testing.T) {
 func TestSuggestPresetInForce(t *testing.T) {
 	sb := suggestSandbox()
 	sb.Effective = &policy.Policy{Presets: []policy.Value{{Text: "go"}}}
-	got := sb.Suggest([]confine.Violation{write("create", sgHome+"/.cache/go-build/ab/x", 1)})
-	want := []Suggestion{{Key: "filesystem.allowWrite", Entry: "~/.cache/go-build/ab", Covers: 1}}
+	got := sb.Suggest([]confine.Violation{write("create", sgHome+sgGoBuild+"/ab/x", 1)})
+	want := []Suggestion{{Key: "filesystem.allowWrite", Entry: "~" + sgGoBuild + "/ab", Covers: 1}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Suggest (-want +got):\n%s", diff)
 	}

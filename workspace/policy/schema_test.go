@@ -320,13 +320,15 @@ func TestSchemaPresets(t *testing.T) {
 	if diff := cmp.Diff(PresetNames(), names); diff != "" {
 		t.Errorf("presets (-PresetNames +schema):\n%s", diff)
 	}
-	// Hover shows each preset's paths: they must be PresetPaths's.
+	// Hover shows each preset's paths: they must be PresetPathsFor's on
+	// Linux. The schema has one text per preset, whatever the editor's
+	// system, and shows Linux's.
 	if len(items.MarkdownEnumDescriptions) != len(names) {
 		t.Fatalf("%d markdownEnumDescriptions for %d presets", len(items.MarkdownEnumDescriptions), len(names))
 	}
 	for i, n := range names {
 		var quoted []string
-		for _, p := range PresetPaths(n) {
+		for _, p := range PresetPathsFor(n, "linux") {
 			quoted = append(quoted, "`"+p+"`")
 		}
 		if want := "Writable: " + strings.Join(quoted, ", "); items.MarkdownEnumDescriptions[i] != want {
