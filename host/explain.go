@@ -12,10 +12,12 @@ import (
 )
 
 // Explain is what `sandbar explain` prints and sandbar/explain answers:
-// the bubblewrap command line that would run argv in dir in sb, with the
-// descriptors it is handed. runtimeDir is where a run makes its proxies'
-// sockets; their real names are made when the run starts. It also returns
-// the Spec, for the caller to say more about it.
+// the backend invocation that would run argv in dir in sb. On Linux that
+// is the bubblewrap command line with the descriptors it is handed; on
+// macOS, the Seatbelt profile with the sandbox-exec command line that
+// applies it. runtimeDir is where a run makes its proxies' sockets; their
+// real names are made when the run starts. It also returns the Spec, for
+// the caller to say more about it.
 func Explain(sb *workspace.Sandbox, argv []string, dir, runtimeDir string) (string, confine.Spec, error) {
 	spec, err := sb.Spec(argv, dir)
 	if err != nil {
@@ -24,20 +26,11 @@ func Explain(sb *workspace.Sandbox, argv []string, dir, runtimeDir string) (stri
 	// As in a run: the relay is the only way out.
 	sock := func(name string) string { return runtimeDir + "/sandbar-net-RUN/" + name }
 	spec.Network.Proxy = &confine.Proxy{HTTP: sock("http.sock"), SOCKS: sock("socks.sock"), Hello: []byte("per-run credential")}
-	line, err := confine.Explain(spec)
+	text, err := confine.Explain(spec)
 	if err != nil {
 		return "", spec, err
 	}
-	var b strings.Builder
-	b.WriteString("# Descriptors: 3 seccomp filter, 4 bwrap status, 5 sandbar's own binary (the init),\n")
-	b.WriteString("# 6 the init's status pipe, 7 the lifeline (the sandbox ends when sandbar does),\n")
-	b.WriteString("# 8 the watch of protected paths (when there are any), 9 the network relay's\n")
-	b.WriteString("# configuration, 10 and 11 the HTTP and SOCKS5 proxies' sockets (the relay in\n")
-	b.WriteString("# the init listens on " + confine.HTTPProxyAddr + " and " + confine.SOCKSProxyAddr + " inside the sandbox);\n")
-	b.WriteString("# the others are listed after the command.\n")
-	b.WriteString("# The environment is passed to bwrap as is; `sandbar check --json` lists its names.\n")
-	b.WriteString(line)
-	return b.String(), spec, nil
+	return explainHeader() + text, spec, nil
 }
 
 // explain answers sandbar/explain.

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/host"
@@ -38,14 +37,6 @@ func cmdExplain(args []string, stdout, stderr *os.File) int {
 	if err != nil {
 		errorf(stderr, "%v", err)
 		return exitFailure
-	}
-	if runtime.GOOS == "darwin" {
-		// host.Explain describes bubblewrap's descriptors; on macOS the
-		// Seatbelt profile says it all.
-		if text, err = confine.Explain(spec); err != nil {
-			errorf(stderr, "%v", err)
-			return exitFailure
-		}
 	}
 	fmt.Fprint(stdout, text)
 	if *showSeccomp {
