@@ -54,3 +54,59 @@ func TestProtectedStaysReadOnlyWhenReplacedOnTheHost(t *testing.T) {
 		})
 	}
 }
+
+// TestUncreatableStaysProtectedWhenTheHostCreatesIt: a protected path
+// that does not exist when the sandbox starts has no mount to protect
+// it; the watch refuses its creation. When the host creates it while the
+// sandbox runs (VS Code writing .vscode/settings.json, a hook manager
+// making .git/hooks), the command lying in wait must still be refused,
+// for the path and for everything beneath it.
+func TestUncreatableStaysProtectedWhenTheHostCreatesIt(t *testing.T) {
+	tests := []struct {
+		name string
+		// protect is the Uncreatable path, relative to the workspace.
+		protect string
+		// create makes it on the host.
+		create func(t *testing.T, path string)
+		// target is what the command changes, relative to the
+		// workspace, and way how (a spin-write way).
+		target, way string
+	}{
+		{"file the host writes", ".envrc", func(t *testing.T, p string) {
+			must(t, os.WriteFile(p, []byte("export FROM_THE_HOST=1\n"), 0o644))
+		}, ".envrc", "append"},
+		{"directory the host makes", ".git/hooks", func(t *testing.T, p string) {
+			must(t, os.MkdirAll(p, 0o755))
+		}, ".git/hooks/pre-commit", "create"},
+		{"file in a directory the host makes", ".vscode", func(t *testing.T, p string) {
+			must(t, os.MkdirAll(p, 0o755))
+			must(t, os.WriteFile(filepath.Join(p, "settings.json"), []byte("{}\n"), 0o644))
+		}, ".vscode/settings.json", "append"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := confinetest.NewFixture(t)
+			must(t, os.MkdirAll(filepath.Join(f.Workspace, ".git"), 0o755))
+			protect := filepath.Join(f.Workspace, tt.protect)
+			target := filepath.Join(f.Workspace, tt.target)
+			spec := f.Spec(nil)
+			spec.Uncreatable = []confine.Path{{Path: protect, Why: "protected: " + tt.protect}}
+			o, res := confinetest.ProbeWhileResult(t, spec, func() { tt.create(t, protect) }, "spin-write", target, tt.way, "200")
+			if o.Errno == 0 {
+				t.Fatalf("%s %s after the host created %s: %v; want it refused", tt.way, target, protect, o)
+			}
+			if b, err := os.ReadFile(target); err == nil && strings.Contains(string(b), "sandbox") {
+				t.Errorf("%s on the host was written by the sandbox: %q", target, b)
+			}
+			found := false
+			for _, v := range res.Violations {
+				if v.Path == target && strings.Contains(v.Rule, tt.protect) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("violations %+v; want one for %s naming its rule", res.Violations, target)
+			}
+		})
+	}
+}

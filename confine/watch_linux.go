@@ -145,14 +145,9 @@ func startWatch(sock *os.File, s Spec, plan watchPlan, onViolation func(Violatio
 		w.mu.Lock()
 		w.listener = listener
 		w.mu.Unlock()
-		notify.Serve(ctx, listener, notify.Supervisor{Decide: w.decide, Created: &w.created})
+		notify.Serve(ctx, listener, notify.Supervisor{Decide: w.decide, Created: &w.created, Protected: w.protected})
 	}()
 	return w
-}
-
-// creating are the operations that make a new directory entry at Path.
-var creating = map[string]bool{
-	"create": true, "mkdir": true, "mknod": true, "rename": true, "link": true, "symlink": true,
 }
 
 // decide answers one call. It runs while the calling process waits, for
@@ -162,9 +157,17 @@ func (w *watcher) decide(op *notify.Op) notify.Answer {
 	if op.Operation == "socket" {
 		return w.decideSocket(op)
 	}
-	if creating[op.Operation] {
-		if rule, ok := w.uncreatable[op.Path]; ok {
-			return notify.Answer{Errno: unix.EACCES, Report: w.reporter("file-write", op.Path, rule)}
+	// An Uncreatable path has no mount: the watch refuses it whole.
+	// Not only its creation: the host may create it while the command
+	// runs (VS Code writing .vscode/settings.json, a hook manager making
+	// .git/hooks), and then every change to it or beneath it, and every
+	// new name for it, must be refused here too.
+	if rule, ok := w.uncreatableAt(op.Path); ok {
+		return notify.Answer{Errno: unix.EACCES, Report: w.reporter("file-write", op.Path, rule)}
+	}
+	if op.Operation == "link" && op.From != "" {
+		if rule, ok := w.uncreatableAt(op.From); ok {
+			return notify.Answer{Errno: unix.EACCES, Report: w.reporter("file-write", op.From, rule)}
 		}
 	}
 	if !w.report {
@@ -181,6 +184,30 @@ func (w *watcher) decide(op *notify.Op) notify.Answer {
 		return a
 	}
 	return notify.Answer{}
+}
+
+// protected reports whether path must not change even though it does
+// not exist yet: it is Uncreatable or beneath one, or an exposed path
+// the host removed and may write again (notify.Supervisor.Protected).
+func (w *watcher) protected(path string) bool {
+	if _, ok := w.uncreatableAt(path); ok {
+		return true
+	}
+	return w.rules.ruleFor(path).exposed
+}
+
+// uncreatableAt reports whether path is an Uncreatable path or lies
+// beneath one, and its rule.
+func (w *watcher) uncreatableAt(path string) (string, bool) {
+	if len(w.uncreatable) == 0 {
+		return "", false
+	}
+	for p := path; p != "/" && p != ""; p = parentDir(p) {
+		if rule, ok := w.uncreatable[p]; ok {
+			return rule, true
+		}
+	}
+	return "", false
 }
 
 const (

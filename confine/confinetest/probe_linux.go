@@ -172,12 +172,14 @@ var ops = map[string]func(args []string) (string, error){
 	},
 	// spin-write changes a[0] over and over, as a command lying in wait
 	// for a protected file to become writable would: "append" opens it
-	// for appending, "link" makes a hard link to it and appends through
+	// for appending, "create" writes it whole (creating it if need be), "link" makes a hard link to it and appends through
 	// that, "reopen" opens it for reading and again for writing through
 	// /proc/self/fd, "replace" writes a file beside it and renames it over it. Like spin-read it prints "ready" after its first try and
 	// keeps trying until a line arrives on stdin, then a[2] more times.
 	// It reports success as soon as one try succeeds, or else the last
-	// error.
+	// error. A write that reached only a file the host had just removed
+	// (opened in the instant the host renamed over it) changed nothing,
+	// and is no success.
 	"spin-write": func(a []string) (string, error) {
 		more, err := strconv.Atoi(a[2])
 		if err != nil {
@@ -189,9 +191,10 @@ var ops = map[string]func(args []string) (string, error){
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				_, err = f.WriteString("written by the sandbox\n")
-				return err
+				return writeLinked(f)
+			},
+			"create": func() error {
+				return os.WriteFile(a[0], []byte("#!/bin/sh\necho written by the sandbox\n"), 0o755)
 			},
 			"link": func() error {
 				// A hard link is another name for the same file, which
@@ -205,9 +208,7 @@ var ops = map[string]func(args []string) (string, error){
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				_, err = f.WriteString("written by the sandbox\n")
-				return err
+				return writeLinked(f)
 			},
 			"reopen": func() error {
 				// Opened for reading, which the sandbox allows, then
@@ -221,9 +222,7 @@ var ops = map[string]func(args []string) (string, error){
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				_, err = f.WriteString("written by the sandbox\n")
-				return err
+				return writeLinked(f)
 			},
 			"replace": func() error {
 				tmp := a[0] + ".sandbox"
@@ -649,4 +648,25 @@ var ops = map[string]func(args []string) (string, error){
 		n, _ := strconv.Atoi(a[0])
 		return "", unix.Kill(os.Getpid(), syscall.Signal(n))
 	},
+}
+
+// errOrphan: a write reached a file no name leads to any more.
+var errOrphan = errors.New("wrote a file that was removed meanwhile")
+
+// writeLinked writes a line to f and closes it; it reports errOrphan if
+// f had no name left by then, since such a write changed nothing anyone
+// will read.
+func writeLinked(f *os.File) error {
+	defer f.Close()
+	if _, err := f.WriteString("written by the sandbox\n"); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return err
+	}
+	if st.Nlink == 0 {
+		return errOrphan
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -88,6 +89,15 @@ type Supervisor struct {
 	// directory entry was created, whatever paths a racing thread
 	// showed.
 	Created *atomic.Int64
+	// Protected, if not nil, is asked about a call that Decide does not
+	// see because what it names does not exist (an open for writing
+	// without O_CREAT of a missing file, any call below a missing
+	// directory): the kernel would fail it with ENOENT. Between this
+	// look and the kernel's, something outside the sandbox can create
+	// the path (the host making .git/hooks, or writing .git/config
+	// anew), and the call would then change it. When Protected says path
+	// must not change, Serve fails the call with ENOENT itself.
+	Protected func(path string) bool
 }
 
 // Serve answers the notifications of a filter built by
@@ -108,6 +118,12 @@ type Supervisor struct {
 //     kernel anyway; for the rest, the mount layer and sandbar's audit
 //     after the run remain the enforcement, and an Op without a path
 //     would give Decide nothing to decide on.
+//
+// Of those, the calls that would fail with ENOENT because what they name
+// does not exist (the file, or a directory on its way) are shown to
+// s.Protected, if set, with the path the entry would have: a protected
+// one is failed with ENOENT here, since something outside the sandbox
+// may create it before the kernel looks again.
 //
 // socket() calls are decided from their arguments alone: nothing is read
 // from the process, so the answer cannot be raced or lost.
@@ -341,6 +357,11 @@ func answer(listener int, n *seccompNotif, t *task, sup Supervisor, h hooks) Ans
 		}
 	}
 	op, err := t.op(c, req)
+	if a := (*absentError)(nil); errors.As(err, &a) && sup.Protected != nil && sup.Protected(a.path) {
+		// Failed as the kernel would fail it now, rather than let
+		// through to a kernel that may find the path made meanwhile.
+		return Answer{Errno: unix.ENOENT}
+	}
 	if err != nil {
 		return Answer{}
 	}

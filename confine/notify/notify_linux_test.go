@@ -649,3 +649,40 @@ func TestServeChecksNotificationStillValid(t *testing.T) {
 		t.Errorf(".envrc exists (Lstat: %v)", err)
 	}
 }
+
+// Calls that name what does not exist change nothing and never reach
+// Decide, but Protected hears of each, with the path the entry would
+// have, so that a path something outside the sandbox creates meanwhile
+// cannot be changed: its ENOENT comes from Serve, not from a kernel that
+// may look again after the path was made.
+func TestServeAsksProtectedAboutMissingPaths(t *testing.T) {
+	dir := fixture(t)
+	c := startChild(t, dir, func(cmd *exec.Cmd) { cmd.Env = append(cmd.Env, writesEnv+"=1") },
+		"openat-wronly:missing.txt", "openat:nodir/x", "openat:link/nodir/deeper/x", "openat-wronly:existing.txt")
+	var asked, decided []string
+	sup := Supervisor{
+		Decide: func(op *Op) Answer { decided = append(decided, op.Path); return Answer{} },
+		Protected: func(path string) bool {
+			asked = append(asked, path)
+			return path == dir+"/link/nodir/deeper/x" || path == dir+"/real/nodir/deeper/x"
+		},
+	}
+	served := make(chan error, 1)
+	go func() { served <- Serve(context.Background(), c.listener, sup) }()
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("child: %v; stderr: %q", err, c.stderr.String())
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	want := []string{dir + "/missing.txt", dir + "/nodir/x", dir + "/real/nodir/deeper/x"}
+	if diff := cmp.Diff(want, asked); diff != "" {
+		t.Errorf("paths Protected was asked about (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{dir + "/existing.txt"}, decided); diff != "" {
+		t.Errorf("paths Decide was asked about (-want +got):\n%s", diff)
+	}
+	if got, want := c.report(t).Results, []string{"ENOENT", "ENOENT", "ENOENT", "OK"}; !cmp.Equal(got, want) {
+		t.Errorf("results %v, want %v", got, want)
+	}
+}

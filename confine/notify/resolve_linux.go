@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -97,13 +98,13 @@ func (t *task) resolveWalk(root, base, p string, follow, stat bool) (resolved, e
 	defer w.close()
 	if !strings.HasPrefix(p, "/") && base != "" {
 		if err := w.follow(base); err != nil {
-			return resolved{}, err
+			return resolved{}, withRest(err, p)
 		}
 	}
 	dir, name := splitLast(p)
 	for {
 		if err := w.follow(dir); err != nil {
-			return resolved{}, err
+			return resolved{}, withRest(err, name)
 		}
 		if name == "" || name == "." || name == ".." {
 			// Not a new name ("/", "dir/.", "dir/.."): the call will
@@ -293,18 +294,46 @@ func (w *walk) follow(p string) error {
 	if strings.HasPrefix(p, "/") {
 		w.toRoot()
 	}
-	for c := range strings.SplitSeq(p, "/") {
+	parts := strings.Split(p, "/")
+	for i, c := range parts {
 		switch c {
 		case "", ".":
 		case "..":
 			w.up()
 		default:
 			if err := w.step(c); err != nil {
+				var m *missingError
+				switch {
+				case errors.As(err, &m):
+					// Missing deeper, through a symbolic link: what is
+					// left of p comes after the link's path.
+					m.path = path.Join(append([]string{m.path}, parts[i+1:]...)...)
+				case err == unix.ENOENT:
+					err = &missingError{path: path.Join(append([]string{w.join(c)}, parts[i+1:]...)...)}
+				}
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// missingError is a lookup that failed because a directory on the way
+// does not exist (ENOENT): path is where the entry would be were the
+// missing directories there, the rest of the path taken as written.
+type missingError struct{ path string }
+
+func (m *missingError) Error() string { return m.path + ": a directory on the way does not exist" }
+
+func (m *missingError) Unwrap() error { return unix.ENOENT }
+
+// withRest adds rest to the path of a missingError.
+func withRest(err error, rest string) error {
+	var m *missingError
+	if errors.As(err, &m) {
+		m.path = path.Join(m.path, rest)
+	}
+	return err
 }
 
 // step enters the directory name, following it if it is a symbolic link.

@@ -17,6 +17,16 @@ import (
 // a file that does not exist without O_CREAT, a write to a device).
 var errNothing = errors.New("the call changes nothing")
 
+// absentError is a call that changes nothing because path does not
+// exist as things stand (ENOENT in the kernel): the file, or a directory
+// on the way. Something outside the sandbox may create it before the
+// kernel looks again, so Serve asks Supervisor.Protected about path.
+type absentError struct{ path string }
+
+func (a *absentError) Error() string { return a.path + " does not exist" }
+
+func (a *absentError) Unwrap() error { return errNothing }
+
 // pathMax is PATH_MAX: the kernel refuses longer path arguments, and
 // longer symbolic link contents do not fit in a page either.
 const pathMax = 4096
@@ -277,17 +287,23 @@ func (t *task) op(c call, req request) (Op, error) {
 	}
 	stat := req.open || req.existing || req.fresh
 	r, err := t.resolveArg(req.path, root, req.follow, stat, req.emptyPath)
+	if m := (*missingError)(nil); errors.As(err, &m) {
+		return Op{}, &absentError{path: m.path}
+	}
 	if err != nil {
 		return Op{}, err
 	}
 	op.Path = r.path
 	if req.open {
 		if op.Operation, err = openOperation(req.openFlags, r.mode); err != nil {
+			if r.mode == modeMissing {
+				err = &absentError{path: r.path}
+			}
 			return Op{}, err
 		}
 	} else if req.existing && r.mode == modeMissing {
 		// ENOENT in the kernel.
-		return Op{}, errNothing
+		return Op{}, &absentError{path: r.path}
 	} else if req.fresh && r.mode != modeMissing && r.mode != modeUnknown {
 		// EEXIST in the kernel, read-only mount or not.
 		return Op{}, errNothing
