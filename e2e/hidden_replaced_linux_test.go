@@ -141,3 +141,43 @@ echo '[core] fsmonitor = "touch pwned"' >> .git/config`
 		t.Errorf("writing .git/config after the host rewrote it: want Read-only file system; stderr:\n%s", stderr.String())
 	}
 }
+
+// TestHostMadeProtectedPathKept: VS Code writes .vscode/settings.json
+// while a command that creates nothing runs. The command could not have
+// made it (the watch counts every call that could create anything), so
+// the audit after the run leaves the user's file where it is.
+func TestHostMadeProtectedPathKept(t *testing.T) {
+	e := newEnv(t)
+	cmd := e.sandbarCmd(e.ws, "run", "--", "sh", "-c", "echo ready; read go")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if first, err := bufio.NewReader(stdout).ReadString('\n'); first != "ready\n" {
+		stdin.Close()
+		cmd.Wait()
+		t.Fatalf("the command said %q (%v), not ready\nstderr: %s", first, err, stderr.String())
+	}
+	settings := filepath.Join(e.ws, ".vscode", "settings.json")
+	e.write(settings, `{"editor.tabSize": 2}`)
+	io.WriteString(stdin, "go\n")
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sandbar run: %v\nstderr: %s", err, stderr.String())
+	}
+	if b, err := os.ReadFile(settings); err != nil || string(b) != `{"editor.tabSize": 2}` {
+		t.Errorf("%s after the run: %q, %v; want the host's file kept\nstderr: %s", settings, b, err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "settings.json") {
+		t.Errorf("the run reported the host's file:\n%s", stderr.String())
+	}
+}

@@ -17,19 +17,10 @@ import (
 // config that would run code. It moves each to quarantine (a directory
 // outside every workspace; nothing is deleted) and reports it.
 //
-// When the run is known to have created nothing (confine.Result's
-// CreatedNothing), AuditQuick does the same without walking the folders.
+// It cannot tell who made a protected path, the command or the host
+// while the command ran: it moves both. A run known to have created
+// nothing (confine.Result's CreatedNothing) needs no audit.
 func (sb *Sandbox) Audit(quarantine string) ([]confine.Violation, error) {
-	return sb.audit(quarantine, true)
-}
-
-// AuditQuick checks only the watched paths, for a run that created no
-// directory entry (so no repository either).
-func (sb *Sandbox) AuditQuick(quarantine string) ([]confine.Violation, error) {
-	return sb.audit(quarantine, false)
-}
-
-func (sb *Sandbox) audit(quarantine string, rescan bool) ([]confine.Violation, error) {
 	q := quarantiner{dir: filepath.Join(quarantine, time.Now().UTC().Format("20060102T150405.000000000Z"))}
 	var out []confine.Violation
 	var errs []error
@@ -51,9 +42,6 @@ func (sb *Sandbox) audit(quarantine string, rescan bool) ([]confine.Violation, e
 		out = append(out, v)
 	}
 
-	if !rescan {
-		return out, errors.Join(errs...)
-	}
 	// Repositories created during the run: rescan, reading only the
 	// directories whose ctime changed.
 	known := map[string]bool{}

@@ -162,11 +162,15 @@ func Run(ctx context.Context, job Job) (Outcome, error) {
 		return Outcome{}, err
 	}
 	out := Outcome{Result: res}
-	audit := sb.Audit
-	if res.CreatedNothing {
-		audit = sb.AuditQuick
+	var undone []confine.Violation
+	var auditErr error
+	if !res.CreatedNothing {
+		undone, auditErr = sb.Audit(job.Places.Quarantine)
 	}
-	undone, auditErr := audit(job.Places.Quarantine)
+	// Else the watch counted no call that could have created anything,
+	// whatever path it showed: what is at a protected path now, the host
+	// made while the command ran (VS Code writing .vscode/settings.json),
+	// and it stays where the user put it.
 	if auditErr != nil {
 		out.AuditErr = fmt.Errorf("checking protected paths after the run: %w", auditErr)
 	} else if err := journal.Done(); err != nil {
