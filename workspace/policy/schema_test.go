@@ -320,18 +320,25 @@ func TestSchemaPresets(t *testing.T) {
 	if diff := cmp.Diff(PresetNames(), names); diff != "" {
 		t.Errorf("presets (-PresetNames +schema):\n%s", diff)
 	}
-	// Hover shows each preset's paths: they must be PresetPathsFor's on
-	// Linux. The schema has one text per preset, whatever the editor's
-	// system, and shows Linux's.
+	// Hover shows each preset's paths: they must be PresetPathsFor's. The
+	// schema has one text per preset, whatever the editor's system, so
+	// it names both systems' paths where they differ.
 	if len(items.MarkdownEnumDescriptions) != len(names) {
 		t.Fatalf("%d markdownEnumDescriptions for %d presets", len(items.MarkdownEnumDescriptions), len(names))
 	}
-	for i, n := range names {
+	list := func(name, goos string) string {
 		var quoted []string
-		for _, p := range PresetPathsFor(n, "linux") {
+		for _, p := range PresetPathsFor(name, goos) {
 			quoted = append(quoted, "`"+p+"`")
 		}
-		if want := "Writable: " + strings.Join(quoted, ", "); items.MarkdownEnumDescriptions[i] != want {
+		return strings.Join(quoted, ", ")
+	}
+	for i, n := range names {
+		want := "Writable: " + list(n, "linux")
+		if mac := list(n, "darwin"); mac != list(n, "linux") {
+			want = "Writable: on Linux " + list(n, "linux") + "; on macOS " + mac
+		}
+		if items.MarkdownEnumDescriptions[i] != want {
 			t.Errorf("preset %q: description %q, want %q", n, items.MarkdownEnumDescriptions[i], want)
 		}
 	}
