@@ -209,6 +209,19 @@ if [ -d "$HOME/.ssh" ]; then
 else
   skip 3.12 "list ~/.ssh" "there is no ~/.ssh"
 fi
+# The default policy's macOS secrets: the login keychain and a browser
+# profile, where this Mac has them.
+if [ -d "$HOME/Library/Keychains" ]; then
+  refused 3.12a "list ~/Library/Keychains (hidden by the default policy)" 'ls "$HOME/Library/Keychains"'
+else
+  skip 3.12a "list ~/Library/Keychains" "there is no ~/Library/Keychains"
+fi
+chrome="$HOME/Library/Application Support/Google/Chrome"
+if [ -d "$chrome" ]; then
+  refused 3.12b "list Chrome's profile (hidden by the default policy)" "ls $(q "$chrome")"
+else
+  skip 3.12b "list Chrome's profile" "Chrome is not installed"
+fi
 holds 3.13 "the secret is unchanged and still there" unchanged "$KEY" PRIVATE
 holds 3.14 "nothing was added to its directory" absent "$SECRETS/authorized_keys"
 
