@@ -271,3 +271,36 @@ func TestGitOtherHostsStayOpaque(t *testing.T) {
 		t.Errorf("the other host answered %d requests; want 1", other.hits.Load())
 	}
 }
+
+// A user who sends a host's HTTPS remotes over SSH (url.<ssh>.insteadOf
+// = https://host/ in ~/.gitconfig, a common setup) still fetches and
+// pushes from the sandbox, over HTTPS and through the checks: the
+// sandbox has no SSH key, and the push checks apply only to HTTPS.
+func TestGitUserRewriteToSSHStaysHTTPS(t *testing.T) {
+	for _, key := range []string{"insteadOf", "pushInsteadOf"} {
+		t.Run(key, func(t *testing.T) {
+			c := newGitCase(t, nil)
+			ip, _, _ := strings.Cut(c.host.host, ":")
+			gitconfig := filepath.Join(c.e.home, ".gitconfig")
+			b, err := os.ReadFile(gitconfig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rule := "[url \"git@" + ip + ":\"]\n\t" + key + " = https://" + c.host.host + "/\n"
+			c.e.write(gitconfig, string(b)+rule)
+			c.run(t, "git clone -q "+c.url+" cloned", true)
+			c.run(t, "cd cloned && "+commitScript+" && git push -q origin HEAD:agent/rewritten", true)
+			if got, want := c.ref("refs/heads/agent/rewritten"), c.head("cloned"); got != want {
+				t.Errorf("the host's agent/rewritten = %q; want %q", got, want)
+			}
+			r, _ := c.run(t, "cd cloned && git push origin HEAD:main", false)
+			if !strings.Contains(r.stderr, "sandbar: push to refs/heads/main refused by policy") {
+				t.Errorf("push to main:\n%s", r.stderr)
+			}
+			// Outside the sandbox, the user's rule is untouched.
+			if out := c.e.git(c.e.ws, "ls-remote", "--get-url", c.url); !strings.HasPrefix(out, "git@") && key == "insteadOf" {
+				t.Errorf("on the host, %s resolves to %q; want the user's SSH rewrite", c.url, out)
+			}
+		})
+	}
+}

@@ -1,8 +1,14 @@
 package gate
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"maps"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,6 +100,10 @@ type GitEnv struct {
 	CAFile, Bundle string
 	// Policy gives the git hosts.
 	Policy func() *gitguard.Policy
+	// Dir, if not empty, is where WithGit writes the git system config
+	// the sandbox is given (see systemConfig); it must be readable in
+	// the sandbox.
+	Dir string
 }
 
 // WithGit returns environ with what makes tools in the sandbox trust
@@ -140,6 +150,11 @@ func WithGit(environ []string, g *GitEnv) []string {
 		}
 	}
 
+	file := systemConfig(g.Dir, environ, hosts)
+	if file != "" {
+		set["GIT_CONFIG_SYSTEM"] = file
+	}
+
 	out := make([]string, 0, len(environ)+len(set)+3+2*len(keys))
 	user := map[string]string{}
 	userNode := ""
@@ -151,6 +166,10 @@ func WithGit(environ []string, g *GitEnv) []string {
 			continue
 		case name == "NODE_EXTRA_CA_CERTS":
 			userNode = value
+		case name == "GIT_CONFIG_NOSYSTEM" && file != "":
+			// Honoured by the system config, which then includes
+			// nothing: git must read it for the rules to apply.
+			continue
 		}
 		if _, ours := set[name]; ours {
 			continue
@@ -207,4 +226,107 @@ func gitURLs(entry string) (https, name string, ok bool) {
 		auth += ":" + port
 	}
 	return "https://" + auth + "/", name, true
+}
+
+// systemConfigs are where git may have been built to read its system
+// config from (Debian and most Linux; Homebrew; Apple's command line
+// tools and Xcode). Including one that does not exist costs nothing.
+var systemConfigs = []string{
+	"/etc/gitconfig",
+	"/usr/local/etc/gitconfig",
+	"/opt/homebrew/etc/gitconfig",
+	"/Library/Developer/CommandLineTools/usr/share/git-core/gitconfig",
+	"/Applications/Xcode.app/Contents/Developer/usr/share/git-core/gitconfig",
+}
+
+// systemConfig writes, in dir, the file the sandbox's git reads as its
+// system config (GIT_CONFIG_SYSTEM) and returns its path, or "" when
+// there is none to write (no dir, no hosts, or the file cannot be
+// written: the sandbox then does without).
+//
+// It keeps each git host's HTTPS URLs on HTTPS and sends its SSH forms
+// there too, then includes the system config git would otherwise read.
+// Why a system config: many users send a host's HTTPS remotes over SSH
+// (url."git@github.com:".insteadOf = https://github.com/ in ~/.gitconfig).
+// git rewrites a URL once, by the longest matching prefix, and of equal
+// ones by the first it read; the system config is read first. So the
+// sandbox's git, which has no SSH key and whose pushes are checked only
+// over HTTPS, keeps the host's URLs as they are, while the user's own
+// rule of the same length stays in force on the host. A longer rule of
+// the user's (https://github.com/my-org/) still wins.
+func systemConfig(dir string, environ []string, hosts []string) string {
+	if dir == "" || len(hosts) == 0 {
+		return ""
+	}
+	includes := systemConfigs
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		switch name {
+		case "GIT_CONFIG_SYSTEM":
+			includes = []string{value}
+		}
+	}
+	for _, kv := range environ {
+		// git reads no system config at all: then neither the machine's
+		// (this file includes nothing), only these rules.
+		if name, value, _ := strings.Cut(kv, "="); name == "GIT_CONFIG_NOSYSTEM" && gitTrue(value) {
+			includes = nil
+		}
+	}
+	var b strings.Builder
+	b.WriteString("# Written by sandbar: git's system config in its sandboxes (GIT_CONFIG_SYSTEM).\n")
+	b.WriteString("# The git hosts' URLs stay on HTTPS, where sandbar checks pushes;\n")
+	b.WriteString("# then the system config git reads elsewhere.\n")
+	for _, h := range hosts {
+		https, name, ok := gitURLs(h)
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "[url %s]\n", quoteGitValue(https))
+		fmt.Fprintf(&b, "\tinsteadOf = %s\n\tpushInsteadOf = %s\n", quoteGitValue(https), quoteGitValue(https))
+		for _, from := range []string{"git@" + name + ":", "ssh://git@" + name + "/", "ssh://git@" + name + ":22/", "ssh://" + name + "/", "git://" + name + "/"} {
+			fmt.Fprintf(&b, "\tinsteadOf = %s\n", quoteGitValue(from))
+		}
+	}
+	if len(includes) > 0 {
+		b.WriteString("[include]\n")
+	}
+	for _, inc := range includes {
+		fmt.Fprintf(&b, "\tpath = %s\n", quoteGitValue(inc))
+	}
+	content := []byte(b.String())
+	sum := sha256.Sum256(content)
+	file := filepath.Join(dir, "gitconfig-"+hex.EncodeToString(sum[:8]))
+	if existing, err := os.ReadFile(file); err == nil && bytes.Equal(existing, content) {
+		return file
+	}
+	tmp, err := os.CreateTemp(dir, ".gitconfig-*")
+	if err != nil {
+		return ""
+	}
+	_, werr := tmp.Write(content)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil || os.Chmod(tmp.Name(), 0o644) != nil || os.Rename(tmp.Name(), file) != nil {
+		os.Remove(tmp.Name())
+		return ""
+	}
+	return file
+}
+
+// quoteGitValue quotes s as a git config value: in double quotes, with
+// backslashes, quotes and newlines escaped.
+func quoteGitValue(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// gitTrue is git's reading of a boolean: true, yes, on or a nonzero
+// number, in any case.
+func gitTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on":
+		return true
+	}
+	n, err := strconv.Atoi(v)
+	return err == nil && n != 0
 }

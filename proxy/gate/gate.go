@@ -179,7 +179,7 @@ func (g *Gate) startGit(cfg *Git, onEvent func(proxy.Event)) *gitguard.Guard {
 	files := ca.Files{Dir: cfg.CADir}
 	c, err := ca.Open(cfg.CADir)
 	if err == nil {
-		env := &GitEnv{CAFile: files.CertFile(), Policy: cfg.Policy}
+		env := &GitEnv{CAFile: files.CertFile(), Policy: cfg.Policy, Dir: cfg.CADir}
 		if roots := ca.SystemRoots(getenv); roots != nil {
 			if err = files.WriteBundle(roots, c.CertPEM()); err == nil {
 				env.Bundle = files.BundleFile()

@@ -155,3 +155,60 @@ type publicResolver struct{}
 func (publicResolver) LookupIPAddr(context.Context, string) ([]net.IPAddr, error) {
 	return []net.IPAddr{{IP: net.ParseIP("203.0.113.7")}}, nil
 }
+
+// The sandbox's git reads a system config that sandbar writes: the git
+// hosts' HTTPS URLs rewritten to themselves and their SSH forms to HTTPS,
+// read before any config of the user's, then the system config git would
+// have read. A user without a system config (GIT_CONFIG_NOSYSTEM) gets
+// the rules alone; one with their own (GIT_CONFIG_SYSTEM) gets theirs.
+func TestWithGitSystemConfig(t *testing.T) {
+	policy := func() *gitguard.Policy { return &gitguard.Policy{Hosts: []string{"github.com"}} }
+	tests := []struct {
+		name        string
+		user        []string
+		wantInclude []string
+	}{
+		{"the machine's", []string{"PATH=/usr/bin"}, []string{"/etc/gitconfig", "/opt/homebrew/etc/gitconfig"}},
+		{"the user's own", []string{"GIT_CONFIG_SYSTEM=/home/me/my \"odd\" git\\config"}, []string{`"/home/me/my \"odd\" git\\config"`}},
+		{"none", []string{"GIT_CONFIG_NOSYSTEM=1"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			env := gate.WithGit(tt.user, &gate.GitEnv{CAFile: "/s/ca.pem", Policy: policy, Dir: dir})
+			file, ok := lookup(env, "GIT_CONFIG_SYSTEM")
+			if !ok || filepath.Dir(file) != dir {
+				t.Fatalf("GIT_CONFIG_SYSTEM = %q, %v; want a file in %s (env %q)", file, ok, dir, env)
+			}
+			if _, ok := lookup(env, "GIT_CONFIG_NOSYSTEM"); ok {
+				t.Errorf("GIT_CONFIG_NOSYSTEM is still set: git would not read the rules")
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := string(b)
+			for _, w := range []string{
+				"[url \"https://github.com/\"]\n\tinsteadOf = \"https://github.com/\"\n\tpushInsteadOf = \"https://github.com/\"\n",
+				"\tinsteadOf = \"git@github.com:\"\n",
+			} {
+				if !strings.Contains(text, w) {
+					t.Errorf("system config lacks %q:\n%s", w, text)
+				}
+			}
+			for _, inc := range tt.wantInclude {
+				if !strings.Contains(text, "\tpath = "+inc) && !strings.Contains(text, "\tpath = \""+inc+"\"") {
+					t.Errorf("system config does not include %s:\n%s", inc, text)
+				}
+			}
+			if tt.wantInclude == nil && strings.Contains(text, "[include]") {
+				t.Errorf("system config includes something:\n%s", text)
+			}
+			// The same content is the same file, written once.
+			again := gate.WithGit(tt.user, &gate.GitEnv{CAFile: "/s/ca.pem", Policy: policy, Dir: dir})
+			if f, _ := lookup(again, "GIT_CONFIG_SYSTEM"); f != file {
+				t.Errorf("second run's file %q; want %q", f, file)
+			}
+		})
+	}
+}
