@@ -442,3 +442,27 @@ func TestToolConfigsThatRunCodeAreProtected(t *testing.T) {
 		}
 	}
 }
+
+// What sandbar itself prints quotes names a sandboxed command or a
+// repository chose; a name holding a terminal control sequence (ESC ] 52
+// sets the clipboard, others rewrite the screen) is shown escaped, in
+// the run's summary and in the list of entries trust asks about.
+func TestMessagesShowControlSequencesAsText(t *testing.T) {
+	e := newEnv(t)
+	r := e.sandbar(e.ws, "run", "--", "sh", "-c", `touch "$HOME/a$(printf '\033]52;c;ZWNobyBwd25lZA==\007')b"`)
+	if !strings.Contains(r.stderr, `\x1b]52;c;ZWNobyBwd25lZA==\x07b`) {
+		t.Errorf("the summary does not show the name escaped:\n%q", r.stderr)
+	}
+	// The command's own output is its own; sandbar's lines are the ones
+	// that start with "sandbar:" or an indent.
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if (strings.HasPrefix(line, "sandbar:") || strings.HasPrefix(line, "  ")) && strings.ContainsAny(line, "\x1b\a") {
+			t.Errorf("sandbar printed a control character: %q", line)
+		}
+	}
+	e.write(filepath.Join(e.ws, ".sandbar", "policy.jsonc"), `{"filesystem": {"allowWrite": ["/tmp/x\u001b]0;fake\u0007\rnothing to see"]}}`)
+	tr := e.sandbar(e.ws, "trust", "--yes")
+	if strings.ContainsAny(tr.stdout+tr.stderr, "\x1b\a\r") || !strings.Contains(tr.stdout, `x\x1b]0;fake`) {
+		t.Errorf("trust's list:\nstdout %q\nstderr %q", tr.stdout, tr.stderr)
+	}
+}

@@ -169,7 +169,8 @@ func (t *ttyAsker) ask(ctx context.Context, question, keys string) (byte, error)
 			drained = true
 		}
 	}
-	fmt.Fprint(t.tty, question+"? ")
+	// The question quotes a host or a repository the command chose.
+	fmt.Fprint(textOnly{t.tty}, question+"? ")
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(t.tty)

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -38,7 +37,7 @@ type checkPath struct {
 	Why    string `json:"why"`
 }
 
-func cmdCheck(args []string, stdout, stderr *os.File) int {
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sandbar check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf sandboxFlags

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"os"
+	"io"
 
 	"github.com/sandbar-dev/sandbar/confine/doctor"
 )
 
-func cmdDoctor(args []string, stdout, stderr *os.File) int {
+func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 	findings := doctor.Check(context.Background(), doctor.System())
 	doctor.Format(stdout, findings)
 	if len(doctor.Blocking(findings)) > 0 {

@@ -3,13 +3,14 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/sandbar-dev/sandbar/confine"
 	"github.com/sandbar-dev/sandbar/host"
 )
 
-func cmdExplain(args []string, stdout, stderr *os.File) int {
+func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sandbar explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf sandboxFlags

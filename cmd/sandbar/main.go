@@ -51,23 +51,29 @@ func run(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	// What sandbar prints quotes policy files, paths and hosts that a
+	// repository or a sandboxed command chose: shown as text, never as
+	// control sequences for the terminal (textOnly). run passes the
+	// command's own output through as it is; connect's standard output
+	// is ssh's connection, and serve's the editor protocol.
+	out, errs := textOnly{stdout}, textOnly{stderr}
 	switch args[0] {
 	case "run":
 		return cmdRun(args[1:], stdin, stdout, stderr)
 	case "check":
-		return cmdCheck(args[1:], stdout, stderr)
+		return cmdCheck(args[1:], out, errs)
 	case "explain":
-		return cmdExplain(args[1:], stdout, stderr)
+		return cmdExplain(args[1:], out, errs)
 	case "trust":
-		return cmdTrust(args[1:], stdin, stdout, stderr)
+		return cmdTrust(args[1:], stdin, out, errs)
 	case "connect":
 		return cmdConnect(args[1:], stdin, stdout, stderr)
 	case "serve":
 		return cmdServe(args[1:], stdin, stdout, stderr)
 	case "doctor":
-		return cmdDoctor(args[1:], stdout, stderr)
+		return cmdDoctor(args[1:], out, errs)
 	case "audit":
-		return cmdAudit(args[1:], stdout, stderr)
+		return cmdAudit(args[1:], out, errs)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "sandbar %s\n", version)
 		return 0

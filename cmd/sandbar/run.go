@@ -32,8 +32,11 @@ type report struct {
 }
 
 func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
+	// sandbar's own messages, which quote what the command chose; the
+	// command's output goes through as it is (Stdio below).
+	say := textOnly{stderr}
 	fs := flag.NewFlagSet("sandbar run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(say)
 	var sf sandboxFlags
 	sf.register(fs)
 	reportPath := fs.String("report", "", "write a JSON report of the run to `FILE`")
@@ -43,53 +46,53 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		return 2
 	}
 	if len(argv) == 0 {
-		errorf(stderr, "run: no command given; usage: sandbar run [flags] -- CMD [ARG...]")
+		errorf(say, "run: no command given; usage: sandbar run [flags] -- CMD [ARG...]")
 		return 2
 	}
 	// A sandbar killed during an earlier run could not audit it; do it
 	// first, so this run is planned on the repaired workspace.
 	if places, err := workspace.UserPlaces(os.Getenv); err == nil {
 		if left, err := workspace.RecoverJournals(places.Runs, places.Quarantine); err != nil {
-			errorf(stderr, "checking earlier runs: %v", err)
+			errorf(say, "checking earlier runs: %v", err)
 		} else if len(left) > 0 {
-			summarize(stderr, left)
+			summarize(say, left)
 		}
 	}
 	opts, places, err := sf.options()
 	if err != nil {
-		errorf(stderr, "%v", err)
+		errorf(say, "%v", err)
 		return exitFailure
 	}
 	sb, err := workspace.Load(opts)
 	if err != nil {
-		reportLoadError(stderr, err)
+		reportLoadError(say, err)
 		return exitFailure
 	}
 	if made, err := sb.EnsureCaches(); err != nil {
-		errorf(stderr, "%v", err)
+		errorf(say, "%v", err)
 		return exitFailure
 	} else if len(made) > 0 {
 		// The new cache directories exist now; build the sandbox again so
 		// they are bound writable.
 		if sb, err = workspace.Load(opts); err != nil {
-			reportLoadError(stderr, err)
+			reportLoadError(say, err)
 			return exitFailure
 		}
 	}
 	if !*quiet {
-		warnIgnored(stderr, sb)
+		warnIgnored(say, sb)
 	}
 
 	wd, err := os.Getwd()
 	if err != nil {
-		errorf(stderr, "finding the current directory: %v", err)
+		errorf(say, "finding the current directory: %v", err)
 		return exitFailure
 	}
 	realWd := wd
 	if r, err := filepath.EvalSymlinks(wd); err == nil {
 		realWd = r
 	}
-	ap := newApprover(nil, folderOf(sb.Folders, realWd), places.Home, trust.Open(places.Trust), func(s string) { errorf(stderr, "%s", s) })
+	ap := newApprover(nil, folderOf(sb.Folders, realWd), places.Home, trust.Open(places.Trust), func(s string) { errorf(say, "%s", s) })
 	ap.audit = auditLog(places)
 	ap.argv = argv
 	var approver proxy.Approver = ap
@@ -103,8 +106,8 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	checker := workspace.CheckPolicies(opts, &sb.Policies, func(_ *workspace.Policies, err error) {
 		if err != nil {
 			// The last good policy stays in force.
-			errorf(stderr, "the policy changed but cannot be used, so the previous one still applies:")
-			reportLoadError(stderr, err)
+			errorf(say, "the policy changed but cannot be used, so the previous one still applies:")
+			reportLoadError(say, err)
 		}
 	})
 
@@ -129,7 +132,7 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 	}
 	term, err := openTerminal(stdin, stdout, stderr)
 	if err != nil {
-		errorf(stderr, "setting up a terminal for the command: %v", err)
+		errorf(say, "setting up a terminal for the command: %v", err)
 		return exitFailure
 	}
 	if term != nil {
@@ -160,26 +163,26 @@ func cmdRun(args []string, stdin *os.File, stdout, stderr *os.File) int {
 		var le *launch.Error
 		switch {
 		case errors.As(runErr, &se):
-			errorf(stderr, "%v; nothing was run", runErr)
-			explainSetupFailure(stderr)
+			errorf(say, "%v; nothing was run", runErr)
+			explainSetupFailure(say)
 		case errors.As(runErr, &le):
-			errorf(stderr, "%v; nothing was run", runErr)
+			errorf(say, "%v; nothing was run", runErr)
 		default:
-			errorf(stderr, "%v", runErr)
+			errorf(say, "%v", runErr)
 		}
 		return exitFailure
 	}
 	if out.AuditErr != nil {
-		errorf(stderr, "%v", out.AuditErr)
+		errorf(say, "%v", out.AuditErr)
 	}
 	res, violations := out.Result, out.Violations
 	if !*quiet {
-		summarize(stderr, violations)
-		suggest(stderr, sb, violations)
+		summarize(say, violations)
+		suggest(say, sb, violations)
 	}
 	if *reportPath != "" {
 		if err := writeReport(*reportPath, res, violations); err != nil {
-			errorf(stderr, "%v", err)
+			errorf(say, "%v", err)
 			return exitFailure
 		}
 	}

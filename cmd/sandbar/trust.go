@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,7 @@ import (
 	"github.com/sandbar-dev/sandbar/workspace/trust"
 )
 
-func cmdTrust(args []string, stdin *os.File, stdout, stderr *os.File) int {
+func cmdTrust(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sandbar trust", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	yes := fs.Bool("yes", false, "approve without asking")
