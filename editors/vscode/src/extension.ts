@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 
 import { commandArgv, quoteArgv } from './argv';
-import { policyMarkdown, runFooter, statusView } from './format';
+import { inertLinks, policyMarkdown, runFooter, statusView } from './format';
 import { errorMessage, SandbarHost } from './host';
 import { terminalShell } from './locate';
 import { SandboxPty } from './terminal';
@@ -72,7 +72,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const fail = (what: string, e: unknown) => {
     const msg = errorMessage(e);
     output.error(`${what}: ${msg}`);
-    void vscode.window.showErrorMessage(`sandbar: ${what}: ${msg}`);
+    void vscode.window.showErrorMessage(inertLinks(`sandbar: ${what}: ${msg}`));
   };
   const newPty = (cwd?: vscode.Uri) => {
     const config = vscode.workspace.getConfiguration('sandbar');
@@ -105,7 +105,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     runs.show(true);
     runs.appendLine(`$ ${line}    (in ${folder.uri.fsPath})`);
     await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `sandbar: running ${quoteArgv(argv)}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: inertLinks(`sandbar: running ${quoteArgv(argv)}`), cancellable: true },
       async (_progress, token) => {
         try {
           await h.whenRunning();

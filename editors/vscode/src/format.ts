@@ -188,13 +188,13 @@ export function policyMarkdown(p: PolicyResult, home?: string): string {
     out.push('');
     out.push(`### ${key}`);
     out.push('');
-    for (const r of rules) out.push(`- \`${tilde(r.value)}\` (${link(r)})`);
+    for (const r of rules) out.push(`- ${codeSpan(tilde(r.value))} (${link(r)})`);
   }
   if (p.ignored.length > 0) {
     out.push('');
     out.push('## Ignored until you trust the file');
     out.push('');
-    for (const i of p.ignored) out.push(`- ${i.key} \`${i.value}\`: ${i.reason} (${link(i)})`);
+    for (const i of p.ignored) out.push(`- ${i.key} ${codeSpan(i.value)}: ${inertLinks(i.reason)} (${link(i)})`);
     out.push('');
     out.push('Run "Sandbar: Trust Workspace Policy" to apply them.');
   }
@@ -202,8 +202,33 @@ export function policyMarkdown(p: PolicyResult, home?: string): string {
     out.push('');
     out.push('## Warnings');
     out.push('');
-    for (const w of p.warnings) out.push(`- ${w}`);
+    for (const w of p.warnings) out.push(`- ${inertLinks(w)}`);
   }
   out.push('');
   return out.join('\n');
+}
+
+/**
+ * Text for a VS Code notification or dialog that shows what the host says
+ * as it is. VS Code turns `[label](command:...)` (and http, https and file
+ * links) in a notification's message into a link that runs the command or
+ * opens the target when clicked, and the host's messages quote paths,
+ * domains and policy entries that a sandboxed command or a repository
+ * chose. A zero-width space between `]` and `(` keeps the text as written
+ * on screen and makes it no link.
+ */
+export function inertLinks(text: string): string {
+  return text.replace(/\]\(/g, ']\u200b(');
+}
+
+/**
+ * A Markdown code span of text however many backticks it holds: a value
+ * from a policy file must not close the span and be read as Markdown
+ * (a link, say).
+ */
+export function codeSpan(text: string): string {
+  const runs = text.match(/`+/g) ?? [];
+  const fence = '`'.repeat(Math.max(0, ...runs.map((r) => r.length)) + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') || (text.startsWith(' ') && text.endsWith(' ') && text.trim() !== '') ? ' ' : '';
+  return fence + pad + text + pad + fence;
 }

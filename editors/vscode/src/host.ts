@@ -12,12 +12,14 @@ import {
   ResponseError,
   RevealOutputChannelOn,
   ServerOptions,
+  ShowMessageNotification,
   ShowMessageRequest,
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
 
 import { answer, promptItems, splitMessage } from './approvals';
+import { inertLinks } from './format';
 import { stderrLineShown } from './hostlog';
 import { locateSandbar } from './locate';
 import {
@@ -30,6 +32,7 @@ import {
   RunParams,
   RunResult,
   RunStarted,
+  ShowMessageParams,
   ShowMessageRequestParams,
   TrustResult,
   Violation,
@@ -183,6 +186,12 @@ export class SandbarHost implements vscode.Disposable {
     // Registered before start, so it replaces the client's own handler
     // once the session is initialized, before the host can ask anything.
     client.onRequest(ShowMessageRequest.method, (p: ShowMessageRequestParams) => this.prompt(p));
+    // The host's own messages (a policy file that does not load, and
+    // why) quote the file's entries: the same care as for prompts.
+    client.onNotification(ShowMessageNotification.method, (p: ShowMessageParams) => {
+      if (p.type > 3) return; // Log: for the output channel, which the log handler fills
+      void showFor(p.type)(inertLinks(p.message));
+    });
 
     this.setState('starting');
     try {
@@ -298,13 +307,16 @@ export class SandbarHost implements vscode.Disposable {
     const modal = vscode.workspace.getConfiguration('sandbar').get<boolean>('approvals.modal', false);
     const items = promptItems(p.actions, modal);
     let chosen: { title: string } | undefined;
+    // The message quotes what the sandboxed command or a repository
+    // chose (a path, a domain, a policy entry): shown as text, never as
+    // a link VS Code would open or run.
+    const message = inertLinks(p.message);
+    const show = showFor(p.type);
     if (modal) {
-      const { title, detail } = splitMessage(p.message);
-      const show = p.type === 1 ? vscode.window.showErrorMessage : p.type === 2 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+      const { title, detail } = splitMessage(message);
       chosen = await show(title, { modal: true, detail }, ...items);
     } else {
-      const show = p.type === 1 ? vscode.window.showErrorMessage : p.type === 2 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-      chosen = await show(p.message, ...items);
+      chosen = await show(message, ...items);
     }
     const a = answer(p.actions, chosen);
     this.output.info(`asked: ${p.message} → ${a ? a.title : 'no answer'}`);
@@ -322,4 +334,9 @@ export function errorMessage(e: unknown): string {
   if (e instanceof ResponseError) return e.message;
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/** The VS Code call that shows a message of LSP type t (1 error, 2 warning, else information). */
+function showFor(t: number): typeof vscode.window.showInformationMessage {
+  return t === 1 ? vscode.window.showErrorMessage : t === 2 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
 }

@@ -152,6 +152,11 @@ export interface MessageActionItem {
   title: string;
 }
 
+export interface ShowMessageParams {
+  type: number;
+  message: string;
+}
+
 export interface ShowMessageRequestParams {
   type: number;
   message: string;

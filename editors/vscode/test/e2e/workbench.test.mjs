@@ -71,6 +71,25 @@ scenario('Run Command in Sandbox prints the output', async () => {
   assert.equal(fs.readFileSync(path.join(wb.ws, 'made-in-sandbox.txt'), 'utf8'), 'hello from the sandbox\n');
 });
 
+scenario('a path the command chose shows as text, not as a link that runs a command', async () => {
+  // VS Code turns [label](command:...) in a notification's message into a
+  // link that runs the command when clicked. The refused path comes from
+  // the sandboxed command, so it must not become one.
+  const name = '[Allow](command:workbench.action.openSettings)';
+  await wb.command('Sandbar: Run Command in Sandbox');
+  await wb.answerInput(`sh -c 'touch "$HOME/${name}"; echo touched=$?'`);
+  const toast = wb.notification('was refused');
+  await wb.settled(toast);
+  const message = toast.locator('.notification-list-item-message');
+  // As written on screen: the zero-width space that unlinks it shows as nothing.
+  const shown = (await wb.text(message)).replace(/\u200b/g, '');
+  assert.ok(shown.includes(name), `the notification does not show the path as written: ${shown}`);
+  assert.equal(await message.locator('a').count(), 0, 'the path became a link in the notification');
+  await wb.screenshot('2-path-as-text');
+  await toast.locator('.monaco-button', { hasText: 'Deny' }).click();
+  assert.ok(!fs.existsSync(path.join(wb.home, name)), 'the file was made outside the workspace');
+});
+
 scenario('an undecided host raises a notification; Allow for workspace completes the command and writes the policy', async () => {
   const host = `localhost:${wb.port}`;
   await wb.command('Sandbar: Run Command in Sandbox');

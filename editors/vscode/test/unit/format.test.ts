@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { clip, countViolations, describeEnd, describeViolation, formatDuration, policyMarkdown, runFooter, statusView, toolReport } from '../../src/format';
+import { clip, codeSpan, countViolations, describeEnd, describeViolation, formatDuration, inertLinks, policyMarkdown, runFooter, statusView, toolReport } from '../../src/format';
 import type { PolicyResult, RunResult, Violation } from '../../src/protocol';
 
 const run = (r: Partial<RunResult>): RunResult => ({
@@ -110,4 +110,27 @@ test('the effective policy as Markdown', () => {
   assert.match(md, /NOT trusted/);
   assert.match(md, /## Ignored until you trust the file\n\n- network\.allowedDomains `api\.example\.com`: network access/);
   assert.match(md, /## Warnings\n\n- a warning/);
+});
+
+// VS Code's notifications turn [label](command:...) into a link that runs
+// the command: what a sandboxed command chose must stay text.
+test('link syntax in a message is shown, never linked', () => {
+  const path = '/home/me/[Allow](command:workbench.action.terminal.sendSequence?%7B%22text%22%3A%22x%22%7D)';
+  const shown = inertLinks(`sh was refused create of ${path}. Allow it?`);
+  assert.doesNotMatch(shown, /\]\((https?:|command:|file:)/);
+  assert.equal(shown.replace(/\u200b/g, ''), `sh was refused create of ${path}. Allow it?`);
+  assert.equal(inertLinks('no links here'), 'no links here');
+});
+
+test('a policy value cannot close its code span', () => {
+  assert.equal(codeSpan('example.com'), '`example.com`');
+  assert.equal(codeSpan('a`b'), '``a`b``');
+  assert.equal(codeSpan('` [x](command:evil) `'), '`` ` [x](command:evil) ` ``');
+  const md = policyMarkdown({
+    generation: 1, folder: 'file:///ws', folders: ['/ws'], backend: 'bubblewrap', files: [], warnings: ['see [here](command:evil)'],
+    rules: [{ key: 'network.allowedDomains', value: '` [x](command:evil) `', file: '/ws/.sandbar/policy.jsonc' }],
+    ignored: [],
+  } as unknown as PolicyResult);
+  assert.ok(md.includes('- `` ` [x](command:evil) ` ``'), md);
+  assert.ok(md.includes('- see [here]\u200b(command:evil)'), md);
 });
