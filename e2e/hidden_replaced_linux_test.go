@@ -52,37 +52,12 @@ func TestHiddenSecretsReplacedOnTheHost(t *testing.T) {
 			script := `echo ready; read go; n=0
 while [ $n -lt 100 ]; do cat "$1" 2>/dev/null; n=$((n+1)); done
 cat "$1"`
-			cmd := e.sandbarCmd(e.ws, "run", "--", "sh", "-c", script, "sh", target)
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			out := bufio.NewReader(stdout)
-			first, err := out.ReadString('\n')
-			if first != "ready\n" {
-				stdin.Close()
-				cmd.Wait()
-				t.Fatalf("the command said %q (%v), not ready\nstderr: %s", first, err, stderr.String())
-			}
-			tt.replace(t, e.home)
-			io.WriteString(stdin, "go\n")
-			stdin.Close()
-			rest, _ := io.ReadAll(out)
-			cmd.Wait()
-			if strings.Contains(string(rest), secret) || strings.Contains(string(rest), "hunter2") {
+			rest, stderr := runWhile(t, e, func() { tt.replace(t, e.home) }, script, target)
+			if strings.Contains(rest, secret) || strings.Contains(rest, "hunter2") {
 				t.Fatalf("the sandbox read %s after the host replaced it:\n%.200s", tt.read, rest)
 			}
-			if !strings.Contains(stderr.String(), "Permission denied") {
-				t.Errorf("reading %s after the host replaced it: want Permission denied; stdout %q, stderr:\n%s", tt.read, rest, stderr.String())
+			if !strings.Contains(stderr, "Permission denied") {
+				t.Errorf("reading %s after the host replaced it: want Permission denied; stdout %q, stderr:\n%s", tt.read, rest, stderr)
 			}
 		})
 	}
@@ -105,31 +80,7 @@ while [ $n -lt 50 ]; do
   n=$((n+1))
 done
 echo '[core] fsmonitor = "touch pwned"' >> .git/config`
-	cmd := e.sandbarCmd(e.ws, "run", "--", "sh", "-c", script)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	out := bufio.NewReader(stdout)
-	if first, err := out.ReadString('\n'); first != "ready\n" {
-		stdin.Close()
-		cmd.Wait()
-		t.Fatalf("the command said %q (%v), not ready\nstderr: %s", first, err, stderr.String())
-	}
-	e.git(e.ws, "config", "user.name", "Host User")
-	io.WriteString(stdin, "go\n")
-	stdin.Close()
-	io.ReadAll(out)
-	cmd.Wait()
+	_, stderr := runWhile(t, e, func() { e.git(e.ws, "config", "user.name", "Host User") }, script)
 	b, err := os.ReadFile(config)
 	if err != nil {
 		t.Fatal(err)
@@ -137,8 +88,8 @@ echo '[core] fsmonitor = "touch pwned"' >> .git/config`
 	if strings.Contains(string(b), "fsmonitor") || !strings.Contains(string(b), "Host User") {
 		t.Fatalf("%s after the run:\n%s", config, b)
 	}
-	if !strings.Contains(stderr.String(), "Read-only file system") {
-		t.Errorf("writing .git/config after the host rewrote it: want Read-only file system; stderr:\n%s", stderr.String())
+	if !strings.Contains(stderr, "Read-only file system") {
+		t.Errorf("writing .git/config after the host rewrote it: want Read-only file system; stderr:\n%s", stderr)
 	}
 }
 
@@ -148,36 +99,47 @@ echo '[core] fsmonitor = "touch pwned"' >> .git/config`
 // the audit after the run leaves the user's file where it is.
 func TestHostMadeProtectedPathKept(t *testing.T) {
 	e := newEnv(t)
-	cmd := e.sandbarCmd(e.ws, "run", "--", "sh", "-c", "echo ready; read go")
+	settings := filepath.Join(e.ws, ".vscode", "settings.json")
+	_, stderr := runWhile(t, e, func() { e.write(settings, `{"editor.tabSize": 2}`) }, "echo ready; read go")
+	if b, err := os.ReadFile(settings); err != nil || string(b) != `{"editor.tabSize": 2}` {
+		t.Errorf("%s after the run: %q, %v; want the host's file kept\nstderr: %s", settings, b, err, stderr)
+	}
+	if strings.Contains(stderr, "settings.json") {
+		t.Errorf("the run reported the host's file:\n%s", stderr)
+	}
+}
+
+// runWhile runs `sandbar run -- sh -c script args...` in the workspace,
+// where script first prints "ready" and then waits for a line on its
+// standard input. Once the command is ready, runWhile calls during, then
+// tells the command to go on, and returns what the command printed
+// after "ready" and sandbar's standard error, once the run has ended.
+func runWhile(t *testing.T, e *env, during func(), script string, args ...string) (stdout, stderr string) {
+	t.Helper()
+	cmd := e.sandbarCmd(e.ws, append([]string{"run", "--", "sh", "-c", script, "sh"}, args...)...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	var errs strings.Builder
+	cmd.Stderr = &errs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if first, err := bufio.NewReader(stdout).ReadString('\n'); first != "ready\n" {
+	r := bufio.NewReader(out)
+	if first, err := r.ReadString('\n'); first != "ready\n" {
 		stdin.Close()
 		cmd.Wait()
-		t.Fatalf("the command said %q (%v), not ready\nstderr: %s", first, err, stderr.String())
+		t.Fatalf("the command said %q (%v), not ready\nstderr: %s", first, err, errs.String())
 	}
-	settings := filepath.Join(e.ws, ".vscode", "settings.json")
-	e.write(settings, `{"editor.tabSize": 2}`)
+	during()
 	io.WriteString(stdin, "go\n")
 	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("sandbar run: %v\nstderr: %s", err, stderr.String())
-	}
-	if b, err := os.ReadFile(settings); err != nil || string(b) != `{"editor.tabSize": 2}` {
-		t.Errorf("%s after the run: %q, %v; want the host's file kept\nstderr: %s", settings, b, err, stderr.String())
-	}
-	if strings.Contains(stderr.String(), "settings.json") {
-		t.Errorf("the run reported the host's file:\n%s", stderr.String())
-	}
+	rest, _ := io.ReadAll(r)
+	cmd.Wait()
+	return string(rest), errs.String()
 }

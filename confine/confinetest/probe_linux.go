@@ -142,33 +142,12 @@ var ops = map[string]func(args []string) (string, error){
 	// then tries a[1] more times. It reports the first content it ever
 	// read, or else the last error.
 	"spin-read": func(a []string) (string, error) {
-		more, err := strconv.Atoi(a[1])
-		if err != nil {
-			return "", err
-		}
-		told := make(chan struct{})
-		go func() {
-			var b [1]byte
-			os.Stdin.Read(b[:])
-			close(told)
-		}()
-		var last error
-		for i, left := 0, more; left > 0; i++ {
-			b, err := os.ReadFile(a[0])
-			if err == nil {
-				return string(b), nil
-			}
-			last = err
-			if i == 0 {
-				fmt.Println(readyLine)
-			}
-			select {
-			case <-told:
-				left--
-			default:
-			}
-		}
-		return "", last
+		var read []byte
+		err := spin(a[1], func() (err error) {
+			read, err = os.ReadFile(a[0])
+			return err
+		})
+		return string(read), err
 	},
 	// spin-write changes a[0] over and over, as a command lying in wait
 	// for a protected file to become writable would: "append" opens it
@@ -181,10 +160,6 @@ var ops = map[string]func(args []string) (string, error){
 	// (opened in the instant the host renamed over it) changed nothing,
 	// and is no success.
 	"spin-write": func(a []string) (string, error) {
-		more, err := strconv.Atoi(a[2])
-		if err != nil {
-			return "", err
-		}
 		try := map[string]func() error{
 			"append": func() error {
 				f, err := os.OpenFile(a[0], os.O_WRONLY|os.O_APPEND, 0)
@@ -235,27 +210,7 @@ var ops = map[string]func(args []string) (string, error){
 		if try == nil {
 			return "", fmt.Errorf("spin-write: no way %q", a[1])
 		}
-		told := make(chan struct{})
-		go func() {
-			var b [1]byte
-			os.Stdin.Read(b[:])
-			close(told)
-		}()
-		var last error
-		for i, left := 0, more; left > 0; i++ {
-			if last = try(); last == nil {
-				return "", nil
-			}
-			if i == 0 {
-				fmt.Println(readyLine)
-			}
-			select {
-			case <-told:
-				left--
-			default:
-			}
-		}
-		return "", last
+		return "", spin(a[2], try)
 	},
 	"list": func(a []string) (string, error) {
 		ents, err := os.ReadDir(a[0])
@@ -669,4 +624,36 @@ func writeLinked(f *os.File) error {
 		return errOrphan
 	}
 	return nil
+}
+
+// spin calls try until it succeeds, as a command lying in wait does: it
+// prints "ready" (see ProbeWhile) after the first try, and once a line
+// arrives on its standard input it tries more (a number) times again. It
+// returns nil at the first success, else try's last error.
+func spin(more string, try func() error) error {
+	left, err := strconv.Atoi(more)
+	if err != nil {
+		return err
+	}
+	told := make(chan struct{})
+	go func() {
+		var b [1]byte
+		os.Stdin.Read(b[:])
+		close(told)
+	}()
+	var last error
+	for i := 0; left > 0; i++ {
+		if last = try(); last == nil {
+			return nil
+		}
+		if i == 0 {
+			fmt.Println(readyLine)
+		}
+		select {
+		case <-told:
+			left--
+		default:
+		}
+	}
+	return last
 }
