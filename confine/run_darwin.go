@@ -22,6 +22,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The macOS backend: Seatbelt, through sandbox-exec. See docs/macos.md.
@@ -140,6 +142,11 @@ func (r Runner) Run(ctx context.Context, s Spec, stdio Stdio) (Result, error) {
 		// (EACCES), and Ctrl-C reaches the command through Signals.
 		// The command's process group is its session's.
 		Setsid: true,
+		// When its standard input is a terminal (the pseudo-terminal
+		// sandbar run gives it, never the user's), that is its
+		// controlling terminal: job control and /dev/tty work.
+		Setctty: isTerminal(cmd.Stdin),
+		Ctty:    0,
 	}
 	err = cmd.Start()
 	statusW.Close()
@@ -495,4 +502,14 @@ func Explain(s Spec) (string, error) {
 // ExplainSeccomp has nothing to show: seccomp is Linux's.
 func ExplainSeccomp(r Runner, s Spec) (string, error) {
 	return "", errors.New("there are no seccomp filters on macOS: the Seatbelt profile (sandbar explain) is all the sandbox is")
+}
+
+// isTerminal reports whether r is a terminal device.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TIOCGETA)
+	return err == nil
 }

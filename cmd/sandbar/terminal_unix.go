@@ -1,3 +1,5 @@
+//go:build linux || darwin
+
 package main
 
 import (
@@ -43,7 +45,7 @@ func isTerminal(f *os.File) bool {
 	if f == nil {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
 	return err == nil
 }
 
@@ -67,7 +69,7 @@ func openTerminal(stdin, stdout, stderr *os.File) (*terminal, error) {
 	}
 	pty.InheritSize(stdin, master)
 
-	saved, err := unix.IoctlGetTermios(t.stdinFd, unix.TCGETS)
+	saved, err := unix.IoctlGetTermios(t.stdinFd, ioctlGetTermios)
 	if err != nil {
 		master.Close()
 		slave.Close()
@@ -83,7 +85,7 @@ func openTerminal(stdin, stdout, stderr *os.File) (*terminal, error) {
 	raw.Cflag |= unix.CS8
 	raw.Cc[unix.VMIN] = 1
 	raw.Cc[unix.VTIME] = 0
-	if err := unix.IoctlSetTermios(t.stdinFd, unix.TCSETS, &raw); err != nil {
+	if err := unix.IoctlSetTermios(t.stdinFd, ioctlSetTermios, &raw); err != nil {
 		master.Close()
 		slave.Close()
 		return nil, err
@@ -172,7 +174,11 @@ func (t *terminal) ask(ctx context.Context, question, keys string) (byte, error)
 		t.answer = nil
 		t.inMu.Unlock()
 	}()
-	io.WriteString(t.out, "\r\n"+strings.ReplaceAll(question, "\n", "\r\n")+"? ")
+	// The question quotes a host or a repository the command chose:
+	// shown as text (textOnly), its lines ended for a raw terminal.
+	var q strings.Builder
+	textOnly{&q}.Write([]byte(question))
+	io.WriteString(t.out, "\r\n"+strings.ReplaceAll(q.String(), "\n", "\r\n")+"? ")
 	for {
 		select {
 		case <-ctx.Done():
@@ -201,6 +207,6 @@ func (t *terminal) close() {
 	t.copied.Wait()
 	signal.Stop(t.winch)
 	close(t.winch)
-	unix.IoctlSetTermios(t.stdinFd, unix.TCSETS, t.saved)
+	unix.IoctlSetTermios(t.stdinFd, ioctlSetTermios, t.saved)
 	t.master.Close()
 }
