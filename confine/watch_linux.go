@@ -301,8 +301,10 @@ type writeRule struct {
 	// mounted: the path is a mount point, which can be neither removed
 	// nor renamed (EBUSY) whatever its access.
 	mounted bool
+	// tmpfs: the sandbox's own /tmp, which the host cannot reach into.
+	tmpfs bool
 	// exposed: the path is not writable but lies in a writable one, so
-	// its mount is all that protects it, and the host takes that mount
+	// its mounts are all that protect it, and the host takes a mount
 	// away from every sandbox when it renames a file over the path or
 	// removes it (`git config` rewriting .git/config by a lock file, an
 	// editor saving .vscode/settings.json). The watch then refuses the
@@ -327,7 +329,7 @@ func newWriteRules(s Spec) writeRules {
 	w.rules["/"] = writeRule{Path: Path{Path: "/", Access: ReadOnly, Why: "default: read-only"}}
 	w.rules["/dev"] = writeRule{own: true, mounted: true}
 	w.rules["/proc"] = writeRule{own: true, mounted: true}
-	w.rules["/tmp"] = writeRule{Path: Path{Path: "/tmp", Access: ReadWrite, Why: "the sandbox's own /tmp"}, mounted: true}
+	w.rules["/tmp"] = writeRule{Path: Path{Path: "/tmp", Access: ReadWrite, Why: "the sandbox's own /tmp"}, mounted: true, tmpfs: true}
 	if s.Network.Proxy != nil {
 		w.rules[SelfPath] = writeRule{Path: Path{Path: SelfPath, Access: ReadOnly, Why: "sandbar's own executable"}, mounted: true}
 	}
@@ -340,16 +342,47 @@ func newWriteRules(s Spec) writeRules {
 	for _, d := range s.Pin {
 		w.pins[d] = true
 	}
+	exposed := map[string]bool{}
 	for p, r := range w.rules {
-		if r.own || r.Access == ReadWrite || p == "/" {
-			continue
-		}
-		if above := w.ruleFor(parentDir(p)); !above.own && above.Access == ReadWrite {
+		if !r.own && r.Access != ReadWrite && w.droppable(p, exposed) {
 			r.exposed = true
 			w.rules[p] = r
 		}
 	}
 	return w
+}
+
+// droppable reports whether the host can take away the mount at path,
+// or one between it and a writable folder above it, leaving path
+// writable: the host can drop a mount whose mount point is in one of its
+// own directories (a writable folder, or another such mount), not one in
+// the sandbox's own /tmp or at its root. memo keeps the answers.
+func (w writeRules) droppable(path string, memo map[string]bool) bool {
+	if path == "/" {
+		return false
+	}
+	if d, ok := memo[path]; ok {
+		return d
+	}
+	above := parentDir(path)
+	for above != "/" {
+		if _, ok := w.rules[above]; ok {
+			break
+		}
+		above = parentDir(above)
+	}
+	a := w.rules[above]
+	var d bool
+	switch {
+	case a.tmpfs || a.own:
+		d = false
+	case a.Access == ReadWrite:
+		d = true
+	default:
+		d = w.droppable(above, memo)
+	}
+	memo[path] = d
+	return d
 }
 
 func parentDir(p string) string {
