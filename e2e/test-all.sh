@@ -2,7 +2,8 @@
 # Runs every test of sandbar, the way CI does: installs what the tests
 # need, checks formatting and vet, runs all Go tests, and (when run as
 # root) runs the confinement tests again as an ordinary user, since
-# bubblewrap behaves differently with and without privileges.
+# bubblewrap behaves differently with and without privileges; then the
+# editors' plugins in a real Neovim and a real VS Code (code-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
