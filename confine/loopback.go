@@ -158,22 +158,9 @@ func (r *loopbackRelay) untrack(c net.Conn) {
 
 func (r *loopbackRelay) accept(ln net.Listener, serve func(net.Conn)) {
 	defer r.wg.Done()
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of descriptors, most likely: wait rather than give
-			// up the network.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			time.Sleep(backoff)
-			continue
-		}
-		backoff = 0
+	acceptAll(ln, func(c net.Conn) {
 		if !r.track(c) {
-			continue
+			return
 		}
 		r.wg.Add(1)
 		go func() {
@@ -181,6 +168,27 @@ func (r *loopbackRelay) accept(ln net.Listener, serve func(net.Conn)) {
 			defer r.untrack(c)
 			serve(c)
 		}()
+	})
+}
+
+// acceptAll hands each connection ln accepts to handle until ln is
+// closed. A failed accept (out of descriptors, most likely: the
+// command's own doing) is tried again after a growing pause, rather than
+// the network given up.
+func acceptAll(ln net.Listener, handle func(net.Conn)) {
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		handle(c)
 	}
 }
 

@@ -2,13 +2,11 @@ package confine
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strconv"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,22 +46,7 @@ func startRelay(fd int, hello []byte) error {
 
 // relay accepts connections until the sandbox ends.
 func relay(ln *net.TCPListener, sock string, hello []byte) {
-	var backoff time.Duration
-	for {
-		c, err := ln.AcceptTCP()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of descriptors, most likely: the command's own doing.
-			// Wait and try again rather than give up the network.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			time.Sleep(backoff)
-			continue
-		}
-		backoff = 0
-		go handOver(c, sock, hello)
-	}
+	acceptAll(ln, func(c net.Conn) { go handOver(c.(*net.TCPConn), sock, hello) })
 }
 
 // handOver hands one client to the proxy: it sends the hello and the
