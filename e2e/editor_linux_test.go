@@ -478,11 +478,17 @@ func (s *editorState) named(method string) []json.RawMessage {
 
 // applied is every sandbar/policyApplied so far.
 func (s *editorState) applied() []policyAppliedParams {
-	var out []policyAppliedParams
-	for _, p := range s.named("sandbar/policyApplied") {
-		var a policyAppliedParams
-		json.Unmarshal(p, &a)
-		out = append(out, a)
+	return decoded[policyAppliedParams](s.named("sandbar/policyApplied"))
+}
+
+// decoded is each of raws decoded as a T (the zero T where one does not
+// decode: the test comparing it then says what it got).
+func decoded[T any](raws []json.RawMessage) []T {
+	out := make([]T, 0, len(raws))
+	for _, raw := range raws {
+		var v T
+		json.Unmarshal(raw, &v)
+		out = append(out, v)
 	}
 	return out
 }
@@ -502,9 +508,7 @@ func (s *editorState) appliedAfter(gen int64, ok func(policyAppliedParams) bool)
 func (s *editorState) diagnostics(uri string) ([]diagnostic, bool) {
 	var last []diagnostic
 	found := false
-	for _, p := range s.named("textDocument/publishDiagnostics") {
-		var d publishDiagnosticsParams
-		json.Unmarshal(p, &d)
+	for _, d := range decoded[publishDiagnosticsParams](s.named("textDocument/publishDiagnostics")) {
 		if d.URI == uri {
 			last, found = d.Diagnostics, true
 		}

@@ -382,12 +382,7 @@ func TestHostInvalidEditKeepsLastGood(t *testing.T) {
 	}
 	ed.mu.Lock()
 	diags, _ := ed.received.diagnostics(fileURI(path))
-	var shown []messageParams
-	for _, p := range ed.received.named("window/showMessage") {
-		var m messageParams
-		json.Unmarshal(p, &m)
-		shown = append(shown, m)
-	}
+	shown := decoded[messageParams](ed.received.named("window/showMessage"))
 	ed.mu.Unlock()
 	var want diagnostic
 	want.Range.Start = lspPosition{Line: 2, Character: 14}

@@ -122,13 +122,7 @@ func (ed *editor) holdsWithin(cond func(s *editorState) bool) bool {
 
 // liveViolations are the sandbar/violation notifications so far.
 func (s *editorState) liveViolations() []runViolation {
-	var out []runViolation
-	for _, raw := range s.named("sandbar/violation") {
-		var v runViolation
-		json.Unmarshal(raw, &v)
-		out = append(out, v)
-	}
-	return out
+	return decoded[runViolation](s.named("sandbar/violation"))
 }
 
 // networkOnly are the network violations of vs.
