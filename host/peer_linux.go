@@ -1,30 +1,15 @@
 package host
 
-import (
-	"net"
-	"os"
-	"syscall"
-)
+import "syscall"
 
-// sameUser says whether the process at the other end of c runs as this
-// user.
-func sameUser(c net.Conn) bool {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return false
-	}
-	raw, err := uc.SyscallConn()
+// peerUID is the user of the process at the other end of the Unix
+// socket fd.
+func peerUID(fd int) (int, error) {
+	cred, err := syscall.GetsockoptUcred(fd, syscall.SOL_SOCKET, syscall.SO_PEERCRED)
 	if err != nil {
-		return false
+		return -1, err
 	}
-	var cred *syscall.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil || cerr != nil || cred == nil {
-		return false
-	}
-	return int(cred.Uid) == os.Getuid()
+	return int(cred.Uid), nil
 }
 
 // unconfinedAttr starts an unconfined command in its own process group

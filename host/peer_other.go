@@ -3,32 +3,19 @@
 package host
 
 import (
-	"net"
-	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// sameUser says whether the process at the other end of c runs as this
-// user.
-func sameUser(c net.Conn) bool {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return false
-	}
-	raw, err := uc.SyscallConn()
+// peerUID is the user of the process at the other end of the Unix
+// socket fd.
+func peerUID(fd int) (int, error) {
+	cred, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 	if err != nil {
-		return false
+		return -1, err
 	}
-	var cred *unix.Xucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
-	}); err != nil || cerr != nil || cred == nil {
-		return false
-	}
-	return int(cred.Uid) == os.Getuid()
+	return int(cred.Uid), nil
 }
 
 // unconfinedAttr starts an unconfined command in its own process group
