@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
 
 	"golang.org/x/sys/unix"
@@ -62,7 +63,7 @@ var archs = map[Arch]archInfo{
 		auditArch: unix.AUDIT_ARCH_X86_64,
 		auditName: "AUDIT_ARCH_X86_64",
 		x32:       true,
-		syscalls: map[string]uint32{
+		syscalls: withCommon(map[string]uint32{
 			"open":              2,
 			"ioctl":             16,
 			"socket":            41,
@@ -127,30 +128,13 @@ var archs = map[Arch]archInfo{
 			"kexec_file_load":   320,
 			"bpf":               321,
 			"userfaultfd":       323,
-			"io_uring_setup":    425,
-			"io_uring_enter":    426,
-			"io_uring_register": 427,
-			"open_tree":         428,
-			"move_mount":        429,
-			"fsopen":            430,
-			"fsconfig":          431,
-			"fsmount":           432,
-			"fspick":            433,
-			"clone3":            435,
-			"openat2":           437,
-			"mount_setattr":     442,
-			"quotactl_fd":       443,
-			"fchmodat2":         452,
-			"setxattrat":        463,
-			"removexattrat":     466,
-			"open_tree_attr":    467,
-		},
+		}),
 	},
 	ARM64: {
 		name:      "arm64",
 		auditArch: unix.AUDIT_ARCH_AARCH64,
 		auditName: "AUDIT_ARCH_AARCH64",
-		syscalls: map[string]uint32{
+		syscalls: withCommon(map[string]uint32{
 			"setxattr":          5,
 			"lsetxattr":         6,
 			"removexattr":       14,
@@ -199,25 +183,36 @@ var archs = map[Arch]archInfo{
 			"bpf":               280,
 			"userfaultfd":       282,
 			"kexec_file_load":   294,
-			"io_uring_setup":    425,
-			"io_uring_enter":    426,
-			"io_uring_register": 427,
-			"open_tree":         428,
-			"move_mount":        429,
-			"fsopen":            430,
-			"fsconfig":          431,
-			"fsmount":           432,
-			"fspick":            433,
-			"clone3":            435,
-			"openat2":           437,
-			"mount_setattr":     442,
-			"quotactl_fd":       443,
-			"fchmodat2":         452,
-			"setxattrat":        463,
-			"removexattrat":     466,
-			"open_tree_attr":    467,
-		},
+		}),
 	},
+}
+
+// commonSyscalls have the same number on every ABI: since Linux 5.1
+// (io_uring_setup, 425), new system calls are numbered once for all.
+var commonSyscalls = map[string]uint32{
+	"io_uring_setup":    425,
+	"io_uring_enter":    426,
+	"io_uring_register": 427,
+	"open_tree":         428,
+	"move_mount":        429,
+	"fsopen":            430,
+	"fsconfig":          431,
+	"fsmount":           432,
+	"fspick":            433,
+	"clone3":            435,
+	"openat2":           437,
+	"mount_setattr":     442,
+	"quotactl_fd":       443,
+	"fchmodat2":         452,
+	"setxattrat":        463,
+	"removexattrat":     466,
+	"open_tree_attr":    467,
+}
+
+// withCommon is an ABI's own system-call numbers and the common ones.
+func withCommon(own map[string]uint32) map[string]uint32 {
+	maps.Copy(own, commonSyscalls)
+	return own
 }
 
 // archByAudit finds the ABI with the given audit arch, for the
