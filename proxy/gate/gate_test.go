@@ -44,19 +44,7 @@ func TestEnv(t *testing.T) {
 		"JAVA_TOOL_OPTIONS": "-Xmx1g -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=3128 -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=3128 -Dhttp.nonProxyHosts=localhost|127.0.0.1|[::1]",
 		"GIT_SSH_COMMAND":   "ssh -i ~/work/key -o 'ProxyCommand=/usr/bin/sandbar connect %h %p'",
 	}
-	for name, w := range want {
-		if got, _ := lookup(env, name); got != w {
-			t.Errorf("%s = %q; want %q", name, got, w)
-		}
-	}
-	seen := map[string]bool{}
-	for _, kv := range env {
-		n, _, _ := strings.Cut(kv, "=")
-		if seen[n] {
-			t.Errorf("%s set twice", n)
-		}
-		seen[n] = true
-	}
+	checkEnv(t, env, want)
 	if !slices.Equal(env, gate.Env(user, "/usr/bin/sandbar connect %h %p")) {
 		t.Error("Env is not deterministic")
 	}
@@ -157,5 +145,24 @@ func TestGateReadsRulesPerConnection(t *testing.T) {
 	mu.Unlock()
 	if second := try(); second == first || !strings.Contains(second, "denied") {
 		t.Errorf("reasons %q then %q; want the second to come from the new deniedDomains", first, second)
+	}
+}
+
+// checkEnv fails t unless env sets each variable of want to its value,
+// and sets no variable twice.
+func checkEnv(t *testing.T, env []string, want map[string]string) {
+	t.Helper()
+	for name, w := range want {
+		if got, _ := lookup(env, name); got != w {
+			t.Errorf("%s = %q; want %q", name, got, w)
+		}
+	}
+	seen := map[string]bool{}
+	for _, kv := range env {
+		n, _, _ := strings.Cut(kv, "=")
+		if seen[n] {
+			t.Errorf("%s set twice", n)
+		}
+		seen[n] = true
 	}
 }

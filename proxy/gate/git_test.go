@@ -50,19 +50,7 @@ func TestWithGit(t *testing.T) {
 		"GIT_CONFIG_KEY_11":   "url.https://[::1]/.insteadOf",
 		"GIT_CONFIG_VALUE_11": "git@[::1]:",
 	}
-	for name, w := range want {
-		if got, _ := lookup(env, name); got != w {
-			t.Errorf("%s = %q; want %q", name, got, w)
-		}
-	}
-	seen := map[string]bool{}
-	for _, kv := range env {
-		n, _, _ := strings.Cut(kv, "=")
-		if seen[n] {
-			t.Errorf("%s set twice", n)
-		}
-		seen[n] = true
-	}
+	checkEnv(t, env, want)
 	if gate.WithGit(user, nil) == nil || !cmp.Equal(gate.WithGit(user, nil), user) {
 		t.Error("WithGit without git changed the environment")
 	}
